@@ -1,0 +1,44 @@
+"""ICL Explorer: router. Page config, shared sidebar (model, dataset, device), navigation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import streamlit as st  # noqa: E402
+
+from components.sidebar import render_sidebar  # noqa: E402
+from components.state import init_state  # noqa: E402
+
+ROOT = Path(__file__).parent
+
+# (file, title, icon); a new page is one entry. The first one is the default page.
+PAGES: list[tuple[str, str, str]] = [
+    ("pages/prompt_lab.py", "Prompt Lab", ":material/edit_note:"),
+    ("pages/scoring.py", "Scoring", ":material/leaderboard:"),
+    ("pages/demo_selection.py", "Demo Selection", ":material/manage_search:"),
+    ("pages/attention.py", "Attention", ":material/grid_on:"),
+    ("pages/sensitivity.py", "Sensitivity", ":material/tune:"),
+    ("pages/generation.py", "Generation", ":material/auto_awesome:"),
+    ("pages/ranking.py", "Response Ranking", ":material/sort:"),
+]
+
+
+def main() -> None:
+    st.set_page_config(page_title="ICL Explorer", page_icon=":material/psychology:", layout="wide")
+    init_state()
+    pages = [
+        st.Page(str(ROOT / file), title=title, icon=icon, default=(i == 0))
+        for i, (file, title, icon) in enumerate(PAGES)
+        if (ROOT / file).exists()
+    ]
+    nav = st.navigation(pages)
+    render_sidebar()
+    nav.run()
+
+
+main()

