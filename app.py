@@ -9,10 +9,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from components.sidebar import render_sidebar  # noqa: E402
-from components.state import init_state  # noqa: E402
+from components.sidebar import render_sidebar
+from components.state import init_state
 
 ROOT = Path(__file__).parent
 

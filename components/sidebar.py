@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
+from engine.datasets import DataError, dataset_names, load_dataset, parse_user_data
 
 from components import state
-from engine.datasets import DataError, dataset_names, load_dataset, parse_user_data
 from engine.models import MODELS
 
 CUSTOM = "custom..."
@@ -68,5 +68,12 @@ def render_sidebar() -> None:
             help="auto = CUDA when a GPU is present, else CPU.",
         )
         st.session_state[state.SEED] = int(
-            st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, value=int(st.session_state[state.SEED]), key="sb_seed")
+            st.number_input(
+                "Seed",
+                min_value=0,
+                max_value=2**31 - 1,
+                step=1,
+                value=int(st.session_state[state.SEED]),
+                key="sb_seed",
+            )
         )

@@ -253,7 +253,9 @@ def _assemble(fmt: PromptFormat, demos: Sequence[Demo], query: str, words: Mappi
     segments: list[Segment] = []
     pos = 0
 
-    def add(kind: SegmentKind, text: str, demo_index: int | None = None, span: tuple[int, int] | None = None) -> None:
+    def add(
+        kind: SegmentKind, text: str, demo_index: int | None = None, span: tuple[int, int] | None = None
+    ) -> None:
         nonlocal pos
         if parts:
             parts.append(fmt.separator)

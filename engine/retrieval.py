@@ -82,11 +82,15 @@ RETRIEVERS: dict[str, Retriever] = {
 QUERY_INDEPENDENT: set[str] = {"zero", "fixed"}
 
 
-def order_as_retrieved(query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator) -> list[int]:
+def order_as_retrieved(
+    query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator
+) -> list[int]:
     return list(indices)
 
 
-def order_random(query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator) -> list[int]:
+def order_random(
+    query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator
+) -> list[int]:
     return [indices[i] for i in rng.permutation(len(indices))]
 
 
@@ -117,3 +121,34 @@ def select_demos(
     rng = np.random.default_rng(seed)
     chosen = get_retriever(retrieval)(query, k, ctx, rng)
     return get_ordering(ordering)(query, chosen, ctx, rng)
+
+
+def build_context(
+    pool: Sequence[Example],
+    *,
+    retrieval: str,
+    ordering: str = "as_retrieved",
+    runner: ModelRunner | None = None,
+    fmt: PromptFormat | None = None,
+    label_words: dict[str, str] | None = None,
+    fixed: Sequence[int] = (),
+    options: dict[str, float | int | str] | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> RetrievalContext:
+    """Everything the named retriever and ordering need (builds or loads the demo index if needed).
+
+    Validates the names first so a typo fails before any expensive work.
+    """
+    get_retriever(retrieval)
+    get_ordering(ordering)
+    if not pool and retrieval != "zero":
+        raise ConfigError("The demonstration pool is empty.")
+    return RetrievalContext(
+        pool=pool,
+        fixed=tuple(fixed),
+        index=None,
+        runner=runner,
+        fmt=fmt,
+        label_words=dict(label_words or {}),
+        options=dict(options or {}),
+    )
