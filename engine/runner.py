@@ -268,6 +268,10 @@ class HFRunner:
     def split(self, context: str, continuation: str) -> TokenSplit:
         context, continuation = move_trailing_space(context, continuation)
         ids, offsets = self.encode_with_offsets(context + continuation)
+        # tokenizers that append EOS/SEP give it offsets (0, 0): it is not part of the text
+        while len(ids) > 1 and offsets[-1] == (0, 0) and len(context + continuation) > 0:
+            ids.pop()
+            offsets.pop()
         cut = len(context)
         n_context = len(ids)
         for i, (_start, end) in enumerate(offsets):
