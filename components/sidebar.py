@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-from engine.datasets import DataError, dataset_names, load_dataset, parse_user_data
+from engine.datasets import DATASETS, DataError, dataset_names, parse_user_data
 
 from components import state
 from engine.models import MODELS
@@ -41,7 +41,7 @@ def render_sidebar() -> None:
             "Dataset",
             ds_names,
             index=ds_names.index(cur_ds) if cur_ds in ds_names else 0,
-            format_func=lambda n: "Your file (CSV / JSONL)" if n == "upload" else load_dataset(n).title,
+            format_func=lambda n: "Your file (CSV / JSONL)" if n == "upload" else DATASETS[n].title,
             key="sb_dataset",
         )
         st.session_state[state.DATASET] = ds

@@ -1,0 +1,221 @@
+"""The shared prompt (instruction, template, label words, demonstrations, query) and its editor.
+
+The prompt lives in session state under the ``pl_*`` keys so it follows the user from page to
+page. The demonstrations table uses the "base + version" pattern: `st.data_editor` edits a
+base table that only changes on explicit actions (draw, shuffle, load from another page), each
+of which bumps the editor's key; what the user typed is read back every run into ``pl_demos``.
+Feeding the edited table back as the editor's data would re-apply the user's row deletions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from engine.datasets import Dataset, Example, Split
+from engine.prompts import Demo, PromptFormat
+
+INSTRUCTION = "pl_instruction"
+TEMPLATE = "pl_template"
+SEPARATOR = "pl_separator"
+DEMOS = "pl_demos"  # list of {"text", "label"} dicts, prompt order
+DEMOS_BASE = "pl_demos_base"
+EDITOR_VERSION = "pl_editor_version"
+QUERY = "pl_query"
+LABEL_WORDS = "pl_label_words"  # label name -> word
+FOR_DATASET = "pl_dataset"  # which dataset the defaults came from
+
+SEPARATORS = {"blank line (\\n\\n)": "\n\n", "new line (\\n)": "\n", "space": " ", "### line": "\n###\n"}
+
+
+def draw_demos(pool: tuple[Example, ...], k: int, seed: int, *, balanced: bool, labels: tuple[str, ...]) -> list[dict[str, str]]:
+    """k pool examples drawn with a seed; `balanced` takes them round-robin over the labels."""
+    rng = np.random.default_rng(seed)
+    if k <= 0 or not pool:
+        return []
+    if not balanced:
+        idx = rng.choice(len(pool), size=min(k, len(pool)), replace=False)
+        return [{"text": pool[i].text, "label": pool[i].label} for i in idx]
+    by_label = {lab: [i for i, e in enumerate(pool) if e.label == lab] for lab in labels}
+    for lab in by_label:
+        rng.shuffle(by_label[lab])
+    out: list[dict[str, str]] = []
+    cursor = dict.fromkeys(labels, 0)
+    while len(out) < k and any(cursor[lab] < len(by_label[lab]) for lab in labels):
+        for lab in labels:
+            if len(out) >= k:
+                break
+            if cursor[lab] < len(by_label[lab]):
+                e = pool[by_label[lab][cursor[lab]]]
+                out.append({"text": e.text, "label": e.label})
+                cursor[lab] += 1
+    order = rng.permutation(len(out))
+    return [out[i] for i in order]
+
+
+def set_demos(demos: list[dict[str, str]]) -> None:
+    """Replaces the demonstrations (from any page) and resets the table editor."""
+    st.session_state[DEMOS] = [dict(d) for d in demos]
+    st.session_state[DEMOS_BASE] = [dict(d) for d in demos]
+    st.session_state[EDITOR_VERSION] = int(st.session_state.get(EDITOR_VERSION, 0)) + 1
+
+
+def ensure_defaults(ds: Dataset, split: Split, seed: int) -> None:
+    """Seeds the shared prompt from the dataset the first time, or when the dataset changes."""
+    if st.session_state.get(FOR_DATASET) == ds.source:
+        return
+    st.session_state[FOR_DATASET] = ds.source
+    st.session_state[INSTRUCTION] = ds.instruction
+    st.session_state[TEMPLATE] = ds.template
+    st.session_state[SEPARATOR] = "\n\n"
+    st.session_state[LABEL_WORDS] = ds.label_word_map()
+    for name, word in ds.label_word_map().items():
+        st.session_state[f"pl_lw_{name}"] = word
+    set_demos(draw_demos(split.pool, 4, seed, balanced=True, labels=ds.label_names))
+    st.session_state[QUERY] = split.test[0].text if split.test else ""
+
+
+def current_format() -> PromptFormat:
+    """The shared prompt format (raises PromptError when the template is invalid)."""
+    return PromptFormat(
+        template=str(st.session_state.get(TEMPLATE, "")),
+        instruction=str(st.session_state.get(INSTRUCTION, "")),
+        separator=str(st.session_state.get(SEPARATOR, "\n\n")),
+    )
+
+
+def current_demos() -> list[Demo]:
+    return [Demo(str(d.get("text", "")), str(d.get("label", ""))) for d in st.session_state.get(DEMOS, [])]
+
+
+def _table(rows: list[dict[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"position": list(range(1, len(rows) + 1)), "text": [r["text"] for r in rows], "label": [r["label"] for r in rows]}
+    )
+
+
+def _rows_from_editor(df: pd.DataFrame) -> list[dict[str, str]]:
+    """Edited table -> demos in prompt order (rows sorted by the position column; blanks last)."""
+    rows: list[tuple[float, int, dict[str, str]]] = []
+    for i, rec in enumerate(df.to_dict("records")):
+        text = rec.get("text")
+        label = rec.get("label")
+        pos = rec.get("position")
+        text_s = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
+        label_s = "" if label is None or (isinstance(label, float) and np.isnan(label)) else str(label)
+        if not text_s.strip() and not label_s:
+            continue  # a blank new row the user has not filled in yet
+        try:
+            key = float(pos) if pos is not None and not (isinstance(pos, float) and np.isnan(pos)) else float("inf")
+        except (TypeError, ValueError):
+            key = float("inf")
+        rows.append((key, i, {"text": text_s, "label": label_s}))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [r[2] for r in rows]
+
+
+def render_editor(ds: Dataset, split: Split, seed: int) -> None:
+    """Instruction, template, separator, label words, demonstrations table and query."""
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        st.text_area("Instruction (optional, goes first)", key=INSTRUCTION, height=68)
+        st.text_area(
+            "Template (one demonstration; use {text} and {label})",
+            key=TEMPLATE,
+            height=68,
+            help="The query is rendered with the template up to {label}; the model continues with the label word.",
+        )
+    with c2:
+        sep_names = list(SEPARATORS)
+        cur = str(st.session_state.get(SEPARATOR, "\n\n"))
+        sep_choice = st.selectbox(
+            "Separator between blocks",
+            sep_names,
+            index=list(SEPARATORS.values()).index(cur) if cur in SEPARATORS.values() else 0,
+            key="pl_sep_choice",
+        )
+        st.session_state[SEPARATOR] = SEPARATORS[sep_choice]
+        st.markdown("**Label words** (what the model must say for each label)")
+        words: dict[str, str] = {}
+        cols = st.columns(min(len(ds.label_names), 3))
+        for i, name in enumerate(ds.label_names):
+            with cols[i % len(cols)]:
+                st.session_state.setdefault(f"pl_lw_{name}", ds.label_word_map()[name])
+                words[name] = st.text_input(name, key=f"pl_lw_{name}")
+        st.session_state[LABEL_WORDS] = words
+
+    st.markdown("**Demonstrations** — edit cells, add or delete rows, change `position` to reorder.")
+    b1, b2, b3, b4, b5 = st.columns([1.2, 1, 1, 1, 1])
+    with b1:
+        k = int(st.number_input("k", min_value=0, max_value=64, value=4, step=1, key="pl_draw_k"))
+    with b2:
+        balanced = st.checkbox("label-balanced", value=True, key="pl_draw_balanced")
+    with b3:
+        if st.button("Draw from pool", key="pl_draw", help="Replace the demonstrations with k examples from the pool"):
+            draw_seed = seed + int(st.session_state.get(EDITOR_VERSION, 0))
+            set_demos(draw_demos(split.pool, k, draw_seed, balanced=balanced, labels=ds.label_names))
+    with b4:
+        if st.button("Shuffle order", key="pl_shuffle"):
+            rows = list(st.session_state.get(DEMOS, []))
+            rng = np.random.default_rng(seed + int(st.session_state.get(EDITOR_VERSION, 0)))
+            set_demos([rows[i] for i in rng.permutation(len(rows))])
+    with b5:
+        if st.button("Reverse order", key="pl_reverse"):
+            set_demos(list(reversed(st.session_state.get(DEMOS, []))))
+
+    base = st.session_state.get(DEMOS_BASE, [])
+    edited = st.data_editor(
+        _table(base),
+        key=f"pl_demo_editor_{st.session_state.get(EDITOR_VERSION, 0)}",
+        num_rows="dynamic",
+        use_container_width=True,
+        hide_index=True,
+        column_config={
+            "position": st.column_config.NumberColumn("position", min_value=1, step=1, width="small"),
+            "text": st.column_config.TextColumn("text", width="large"),
+            "label": st.column_config.SelectboxColumn("label", options=list(ds.label_names), width="small"),
+        },
+    )
+    st.session_state[DEMOS] = _rows_from_editor(edited)
+
+    q1, q2 = st.columns([3, 2])
+    with q2:
+        options = list(range(min(len(split.test), 200)))
+
+        def _use_test_query() -> None:
+            i = int(st.session_state.get("pl_test_pick", 0))
+            st.session_state[QUERY] = split.test[i].text
+
+        st.selectbox(
+            "…or take a query from the test set",
+            options,
+            format_func=lambda i: f"[{split.test[i].label}] {split.test[i].text[:70]}",
+            key="pl_test_pick",
+        )
+        st.button("Use this test query", key="pl_use_test", on_click=_use_test_query)
+    with q1:
+        st.text_area("Query", key=QUERY, height=80)
+
+
+def gold_label_of_query(split: Split) -> str | None:
+    """The gold label when the query is a test-set example (for display only)."""
+    q = str(st.session_state.get(QUERY, "")).strip()
+    for e in split.test[:200]:
+        if e.text == q:
+            return e.label
+    return None
+
+
+def snapshot() -> dict[str, Any]:
+    """The shared prompt as plain data (for caching keys and saving)."""
+    return {
+        "instruction": st.session_state.get(INSTRUCTION, ""),
+        "template": st.session_state.get(TEMPLATE, ""),
+        "separator": st.session_state.get(SEPARATOR, "\n\n"),
+        "demos": list(st.session_state.get(DEMOS, [])),
+        "query": st.session_state.get(QUERY, ""),
+        "label_words": dict(st.session_state.get(LABEL_WORDS, {})),
+    }
