@@ -175,7 +175,7 @@ def masked_attention_score(pattern: np.ndarray, mask: np.ndarray) -> np.ndarray:
         m = np.broadcast_to(m, (batch, *m.shape))
     if m.shape != (batch, n_q, n_k):
         raise ConfigError(f"mask shape {m.shape} does not match the pattern's {(batch, n_q, n_k)}.")
-    rows = m.any(axis=-1)  # [batch, q_pos]
+    rows = np.asarray(m.any(axis=-1))  # [batch, q_pos]
     n_rows = int(rows.sum())
     if n_rows == 0:
         return np.zeros((n_layers, n_heads), dtype=np.float64)
