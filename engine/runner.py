@@ -71,6 +71,61 @@ class ScoreResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SpanRequest:
+    """Log-probs of the tokens ``ids[start:]``, each given every token before it.
+
+    The token-level request under every scorer: direct and channel scoring use
+    ``start = n_context`` of a `TokenSplit`; perplexity uses ``start = 1`` (every token but the
+    first, which nothing predicts)::
+
+        ids:      t0  t1 ... t_{s-1} | t_s ... t_{n-1}
+        scored:                        ^^^^^^^^^^^^^^^  read from the logits at s-1 ... n-2
+
+    Attributes:
+        ids: the full token sequence (as the tokenizer produced it for the whole text).
+        start: index of the first scored token, at least 1 (``start == len(ids)`` scores nothing).
+        keep_last: also return the full next-token distribution after the last token.
+        block: a sharing hint: requests with the same block (e.g. the same demonstrations) share
+            one pass over their common token prefix; None puts the request in the default block.
+    """
+
+    ids: tuple[int, ...]
+    start: int
+    keep_last: bool = False
+    block: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.ids:
+            raise ValueError("SpanRequest needs at least one token.")
+        if not 1 <= self.start <= len(self.ids):
+            raise ValueError(f"SpanRequest.start must be in [1, {len(self.ids)}], got {self.start}.")
+
+
+@dataclass(frozen=True, slots=True)
+class SpanResult:
+    """Answer to a `SpanRequest`.
+
+    Attributes:
+        token_logprobs: log p(ids[i] | ids[:i]) for i = start ... len(ids) - 1.
+        last_logprobs: float32 `[d_vocab]` log-probs of the token after ``ids`` (keep_last only).
+    """
+
+    token_logprobs: tuple[float, ...]
+    last_logprobs: np.ndarray | None = None
+
+
+@runtime_checkable
+class SpanScorer(Protocol):
+    """A runner that answers token-level `SpanRequest`s (HFRunner, FakeRunner)."""
+
+    def score_spans(
+        self, requests: Sequence[SpanRequest], *, fast: bool = True, progress: ProgressFn | None = None
+    ) -> list[SpanResult]:
+        """Answers each request (order kept); ``fast=False`` takes the plain reference path."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class TokenSplit:
     """Token ids of context + continuation as tokenized together (see module docstring)."""
 
@@ -225,6 +280,9 @@ class HFRunner:
             has_chat_template=bool(getattr(tokenizer, "chat_template", None)),
         )
         self.pad_id = self._pad_id()
+        from engine.prefix_cache import SpanCache
+
+        self.span_cache = SpanCache()
 
     # ----------------------------------------------------------------- basics
     @property
@@ -350,6 +408,21 @@ class HFRunner:
             if progress is not None:
                 progress((b_i + 1) / len(batches), f"scored {b_i + 1}/{len(batches)} batches")
         return [r for r in results if r is not None]
+
+    def score_spans(
+        self, requests: Sequence[SpanRequest], *, fast: bool = True, progress: ProgressFn | None = None
+    ) -> list[SpanResult]:
+        """Token-level log-probs (see `SpanRequest`).
+
+        ``fast=True`` shares prefix passes and caches results in `span_cache`
+        (`engine.prefix_cache.score_spans_cached`); ``fast=False`` runs one full forward per
+        request, uncached (`score_spans_plain`, the reference the fast path is tested against).
+        """
+        from engine.prefix_cache import score_spans_cached, score_spans_plain
+
+        if fast:
+            return score_spans_cached(self, requests, cache=self.span_cache, progress=progress)
+        return score_spans_plain(self, requests, progress=progress)
 
     def next_token_logprobs(self, prompts: Sequence[str]) -> np.ndarray:
         import torch

@@ -20,6 +20,8 @@ from engine.runner import (
     ScoreRequest,
     ScoreResult,
     SequenceLogprobs,
+    SpanRequest,
+    SpanResult,
     TokenSplit,
     WorkCounter,
     move_trailing_space,
@@ -146,6 +148,21 @@ class FakeRunner:
                     context_tokens=sp.n_context,
                 )
             )
+            if progress is not None:
+                progress((n + 1) / len(requests), "fake scoring")
+        return out
+
+    def score_spans(
+        self, requests: Sequence[SpanRequest], *, fast: bool = True, progress: ProgressFn | None = None
+    ) -> list[SpanResult]:
+        """Exact log-probs from `logits_fn`, one request at a time (`fast` changes nothing)."""
+        out: list[SpanResult] = []
+        for n, r in enumerate(requests):
+            self.calls.append(self.decode(r.ids))
+            self._work.add(len(r.ids))
+            lps = tuple(float(self.logprobs_at(r.ids[:i])[r.ids[i]]) for i in range(r.start, len(r.ids)))
+            last = self.logprobs_at(r.ids).astype(np.float32) if r.keep_last else None
+            out.append(SpanResult(lps, last))
             if progress is not None:
                 progress((n + 1) / len(requests), "fake scoring")
         return out

@@ -1,0 +1,392 @@
+"""The scoring fast path: shared-prefix KV caching, deduplicated rows, projection only where needed.
+
+Every scorer reduces to token-level `SpanRequest`s: "log p(ids[i] | ids[:i]) for i >= start". Many
+requests share most of their tokens: the labels of one query share the prompt; queries with the
+same demonstrations share the demonstrations; perplexity needs every position of a prompt that
+is the same for every label. `score_spans_cached` does each piece of that work once:
+
+    block (same demonstrations)       P = common token prefix of the block's inputs
+    +----------------------------+-------------------+
+    | P: one pass, batch 1       | row: query i      |  rows run in batches with P's KV cache
+    |  (KV cache kept)           |  (deduplicated)   |  repeated over the batch
+    +----------------------------+-------------------+
+                                  ^ label tokens are read from the row's logits: a request
+                                    whose input beyond P is "row + at most its last token" needs
+                                    no pass of its own, so single-token labels of one query all
+                                    come from one next-token distribution.
+
+Definitions. A request needs the distributions at positions ``start-1 ... n-2`` (plus ``n-1``
+with ``keep_last``); its *input* is ``ids[:n-1]`` (``ids[:n]`` with keep_last), the tokens whose
+hidden states are needed. A block's prefix ``P`` is the common prefix of its requests' inputs;
+a request's *row* is its input beyond ``P`` (rows are deduplicated, so two labels of one query
+whose only difference is the last token share one row). Positions below ``len(P)`` are read from
+the prefix pass; the others from the row.
+
+Only the needed positions go through the vocabulary projection (``lm_head``): the decoder's
+hidden states are gathered first, so direct scoring of single-token labels projects one position
+per query instead of the whole prompt.
+
+The tokens of each request are its full text's own tokenization, so a prefix here is always a
+prefix of each full token sequence (never a separately tokenized context whose last token could
+differ where the tokenizer merges across the seam).
+
+`score_spans_plain` is the reference the fast path is measured and tested against: one full
+forward pass per request and a full vocabulary projection at every position, which is what
+OpenICL's inferencers do (batched by length here too, so the comparison is fair).
+
+References:
+    Kwon et al. 2023, "Efficient Memory Management for LLM Serving with PagedAttention" and Zheng
+    et al. 2024, "SGLang: Efficient Execution of Structured LM Programs" (RadixAttention) for
+    prefix sharing; Wu et al. 2023, OpenICL (arXiv:2303.02913) for the plain per-label way.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.runner import ProgressFn, SpanRequest, SpanResult
+
+if TYPE_CHECKING:
+    import torch
+
+    from engine.runner import HFRunner
+
+# Positions projected onto the vocabulary at once (bounds memory: 256 x 262k x 4 B = 268 MB for Gemma).
+PROJECT_CHUNK = 256
+
+SpanKey = tuple[tuple[int, ...], int, bool]
+
+
+def span_key(req: SpanRequest) -> SpanKey:
+    """Everything that determines a span's answer on a given runner."""
+    return (req.ids, req.start, req.keep_last)
+
+
+@dataclass(slots=True)
+class SpanCache:
+    """Thread-safe LRU of span results, one per runner (the runner determines the model).
+
+    Keys are `span_key` (token ids, start, keep_last): everything else (prompt, demonstrations,
+    scorer, label words) only matters through the tokens, so a rerun with one changed
+    demonstration recomputes exactly the requests whose tokens changed.
+    """
+
+    max_entries: int = 20_000
+    hits: int = 0
+    misses: int = 0
+    _data: OrderedDict[SpanKey, SpanResult] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def get(self, key: SpanKey) -> SpanResult | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return hit
+
+    def put(self, key: SpanKey, value: SpanResult) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
+    """Length of the longest common prefix of token sequences (0 for none)."""
+    if not seqs:
+        return 0
+    first = seqs[0]
+    n = min(len(s) for s in seqs)
+    for s in seqs[1:]:
+        i = 0
+        while i < n and s[i] == first[i]:
+            i += 1
+        n = i
+        if n == 0:
+            break
+    return n
+
+
+def _input_of(req: SpanRequest) -> tuple[int, ...]:
+    """The tokens whose hidden states the request needs."""
+    return req.ids if req.keep_last else req.ids[:-1]
+
+
+# A needed distribution: (row, position in the row); row -1 is the block's prefix pass.
+Slot = tuple[int, int]
+
+
+@dataclass(slots=True)
+class _Needs:
+    """Which tokens' log-probs (or whole distributions) each slot must produce."""
+
+    targets: dict[Slot, set[int]] = field(default_factory=lambda: defaultdict(set))
+    full: set[Slot] = field(default_factory=set)
+    out_tokens: dict[Slot, dict[int, float]] = field(default_factory=dict)
+    out_full: dict[Slot, np.ndarray] = field(default_factory=dict)
+
+    def slots_of_row(self, row: int) -> list[int]:
+        keys = set(self.targets) | self.full
+        return sorted(j for r, j in keys if r == row)
+
+
+def _lm_parts(model: Any) -> tuple[Any, Any, float | None]:
+    """(decoder, lm_head, final logit softcap) of an HF causal LM."""
+    decoder = model.get_decoder()
+    head = model.get_output_embeddings()
+    cfg = model.config
+    text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+    cap = getattr(text_cfg, "final_logit_softcapping", None)
+    return decoder, head, (float(cap) if cap else None)
+
+
+def _project(
+    head: Any, cap: float | None, hidden: torch.Tensor, slots: list[Slot], needs: _Needs, d_vocab: int
+) -> None:
+    """Log-softmax over the vocabulary at `hidden` `[n, d_model]` (one row per slot); stores what is needed."""
+    import torch
+
+    for lo in range(0, len(slots), PROJECT_CHUNK):
+        part = slots[lo : lo + PROJECT_CHUNK]
+        logits = head(hidden[lo : lo + PROJECT_CHUNK]).float()  # [n, d_vocab_head]
+        if cap is not None:
+            logits = torch.tanh(logits / cap) * cap
+        logprobs = torch.log_softmax(logits, dim=-1).cpu()
+        for i, slot in enumerate(part):
+            if slot in needs.full:
+                needs.out_full[slot] = logprobs[i, :d_vocab].numpy().astype(np.float32, copy=True)
+            toks = needs.targets.get(slot)
+            if toks:
+                ids = sorted(toks)
+                vals = logprobs[i, torch.tensor(ids, dtype=torch.long)].tolist()
+                needs.out_tokens[slot] = dict(zip(ids, (float(v) for v in vals), strict=True))
+
+
+def _row_batches(lengths: Sequence[int], past: int, max_batch_tokens: int) -> list[list[int]]:
+    """Row indices, longest first, in batches whose (past + longest row) x size fits the budget."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    cur: list[int] = []
+    cur_max = 0
+    for i in order:
+        new_max = max(cur_max, lengths[i])
+        if cur and (past + new_max) * (len(cur) + 1) > max_batch_tokens:
+            batches.append(cur)
+            cur, new_max = [], lengths[i]
+        cur.append(i)
+        cur_max = new_max
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def _score_block(
+    runner: HFRunner,
+    reqs: Sequence[SpanRequest],
+    tick: Callable[[int, str], None] | None,
+) -> list[SpanResult]:
+    """Scores the requests of one block (see the module docstring)."""
+    import torch
+    from transformers import DynamicCache
+
+    model = runner.model
+    decoder, head, cap = _lm_parts(model)
+    d_vocab = runner.info.d_vocab
+    inputs = [_input_of(r) for r in reqs]
+    p = common_prefix_len(inputs)
+    prefix = inputs[0][:p] if p else ()
+
+    # rows: each request's input beyond the prefix. Labels of one query have the same input
+    # (the input stops before the last token), and an input that is a prefix of another is read
+    # from the longer row, so each distinct row runs once.
+    rests = [inp[p:] for inp in inputs]
+    uniq = sorted(set(rests))
+    rep: dict[tuple[int, ...], tuple[int, ...]] = {}
+    for a, nxt in zip(reversed(uniq), [None, *reversed(uniq)], strict=False):
+        rep[a] = rep[nxt] if nxt is not None and nxt[: len(a)] == a else a
+    rows = sorted({rep[r] for r in rests if r})
+    row_index = {row: k for k, row in enumerate(rows)}
+    req_row = [row_index[rep[r]] if r else -1 for r in rests]
+
+    needs = _Needs()
+
+    def slot_of(i: int, pos: int) -> Slot:
+        if pos < p:
+            return (-1, pos)
+        return (req_row[i], pos - p)
+
+    for i, r in enumerate(reqs):
+        for pos in range(r.start - 1, len(r.ids) - 1):
+            needs.targets[slot_of(i, pos)].add(r.ids[pos + 1])
+        if r.keep_last:
+            needs.full.add(slot_of(i, len(r.ids) - 1))
+
+    with runner.lock, torch.inference_mode():
+        cache = None
+        if p:
+            cache = DynamicCache(config=model.config)
+            ids = torch.tensor([list(prefix)], dtype=torch.long, device=runner.device)
+            out = decoder(input_ids=ids, past_key_values=cache, use_cache=True)
+            runner.work.add(p, 1)
+            slots_a = needs.slots_of_row(-1)
+            if slots_a:
+                hidden = out.last_hidden_state[0, torch.tensor(slots_a, device=out.last_hidden_state.device)]
+                _project(head, cap, hidden, [(-1, j) for j in slots_a], needs, d_vocab)
+            if tick is not None:
+                tick(p, "shared prefix")
+
+        for batch in _row_batches([len(r) for r in rows], p, runner.max_batch_tokens):
+            width = max(len(rows[b]) for b in batch)
+            input_ids = torch.full((len(batch), width), runner.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), p + width), dtype=torch.long)
+            mask[:, :p] = 1
+            for k, b in enumerate(batch):
+                input_ids[k, : len(rows[b])] = torch.tensor(rows[b], dtype=torch.long)
+                mask[k, p : p + len(rows[b])] = 1
+            past = None
+            if cache is not None:
+                past = copy.deepcopy(cache)
+                past.batch_repeat_interleave(len(batch))
+            out = decoder(
+                input_ids=input_ids.to(runner.device),
+                attention_mask=mask.to(runner.device),
+                past_key_values=past,
+                use_cache=past is not None,
+            )
+            n_real = sum(len(rows[b]) for b in batch)
+            runner.work.add(n_real, 1)
+            gather_rows: list[int] = []
+            gather_pos: list[int] = []
+            slots: list[Slot] = []
+            for k, b in enumerate(batch):
+                for j in needs.slots_of_row(b):
+                    gather_rows.append(k)
+                    gather_pos.append(j)
+                    slots.append((b, j))
+            if slots:
+                hs = out.last_hidden_state
+                hidden = hs[
+                    torch.tensor(gather_rows, device=hs.device), torch.tensor(gather_pos, device=hs.device)
+                ]
+                _project(head, cap, hidden, slots, needs, d_vocab)
+            if tick is not None:
+                tick(n_real, "rows")
+
+    results: list[SpanResult] = []
+    for i, r in enumerate(reqs):
+        lps = tuple(
+            needs.out_tokens[slot_of(i, pos)][r.ids[pos + 1]] for pos in range(r.start - 1, len(r.ids) - 1)
+        )
+        last = needs.out_full[slot_of(i, len(r.ids) - 1)] if r.keep_last else None
+        results.append(SpanResult(lps, last))
+    return results
+
+
+def score_spans_cached(
+    runner: HFRunner,
+    requests: Sequence[SpanRequest],
+    *,
+    cache: SpanCache | None = None,
+    progress: ProgressFn | None = None,
+) -> list[SpanResult]:
+    """Answers span requests with prefix sharing (see the module docstring); order is preserved.
+
+    Args:
+        runner: the model.
+        requests: what to score; requests with equal `block` share a prefix pass.
+        cache: results already computed (keyed by `span_key`); new results are added to it.
+        progress: called with (fraction done, message).
+
+    Returns:
+        One `SpanResult` per request, in request order.
+    """
+    results: list[SpanResult | None] = [None] * len(requests)
+    pending: dict[SpanKey, list[int]] = {}
+    for i, r in enumerate(requests):
+        key = span_key(r)
+        if key in pending:
+            pending[key].append(i)
+            continue
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            results[i] = hit
+        elif r.start == len(r.ids) and not r.keep_last:
+            results[i] = SpanResult(())
+        else:
+            pending[key] = [i]
+
+    blocks: dict[int | None, list[SpanRequest]] = defaultdict(list)
+    for idxs in pending.values():
+        req = requests[idxs[0]]
+        blocks[req.block].append(req)
+
+    total = sum(len(_input_of(r)) for reqs in blocks.values() for r in reqs) or 1
+    done = 0
+
+    def tick(n: int, what: str) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(min(done / total, 1.0), f"scored {what}")
+
+    for reqs in blocks.values():
+        for req, res in zip(reqs, _score_block(runner, reqs, tick), strict=True):
+            key = span_key(req)
+            if cache is not None:
+                cache.put(key, res)
+            for i in pending[key]:
+                results[i] = res
+    if progress is not None:
+        progress(1.0, "done")
+    return [r for r in results if r is not None]
+
+
+def score_spans_plain(
+    runner: HFRunner, requests: Sequence[SpanRequest], *, progress: ProgressFn | None = None
+) -> list[SpanResult]:
+    """Reference path: one full forward per request, full vocabulary projection everywhere.
+
+    This is how OpenICL scores (each label's full prompt through the model on its own); only
+    batching by length is kept. Used as the baseline in `bench/scoring.py` and as the uncached
+    reference in tests.
+    """
+    import torch
+
+    results: list[SpanResult | None] = [None] * len(requests)
+    batches = runner._batches([len(r.ids) for r in requests])
+    for b_i, idx in enumerate(batches):
+        logits = runner.forward_logits([requests[i].ids for i in idx])
+        logprobs = torch.log_softmax(logits, dim=-1)
+        for row, i in enumerate(idx):
+            r = requests[i]
+            pos = torch.arange(r.start - 1, len(r.ids) - 1)
+            tgt = torch.tensor(r.ids[r.start :], dtype=torch.long)
+            lps = tuple(float(x) for x in logprobs[row, pos, tgt].tolist())
+            last = (
+                logprobs[row, len(r.ids) - 1, : runner.info.d_vocab].numpy().astype(np.float32, copy=True)
+                if r.keep_last
+                else None
+            )
+            results[i] = SpanResult(lps, last)
+        if progress is not None:
+            progress((b_i + 1) / len(batches), f"scored {b_i + 1}/{len(batches)} batches")
+    return [r for r in results if r is not None]
