@@ -58,13 +58,17 @@ def stack(*heads: np.ndarray) -> np.ndarray:
 
 
 def test_registry_names_and_unknown_name_lists_known() -> None:
-    assert set(HEAD_SCORES) == set(HEAD_SCORE_NAMES) == {
-        "induction",
-        "prefix_matching",
-        "previous_token",
-        "duplicate_token",
-        "copying",
-    }
+    assert (
+        set(HEAD_SCORES)
+        == set(HEAD_SCORE_NAMES)
+        == {
+            "induction",
+            "prefix_matching",
+            "previous_token",
+            "duplicate_token",
+            "copying",
+        }
+    )
     with pytest.raises(ConfigError, match="Known: induction, prefix_matching"):
         get_head_score("inductoin")
 
@@ -117,7 +121,7 @@ def test_induction_score_by_hand() -> None:
     uniform = uniform_causal(n)
     pattern = stack(perfect, half, bos_pattern(n), uniform)
     got = induction_score(pattern, t, start=1)
-    expected_uniform = np.mean([1.0 / (q + 1) for q in range(1 + t, n)])  # q = 4, 5, 6
+    expected_uniform = float(np.mean([1.0 / (q + 1) for q in range(1 + t, n)]))  # q = 4, 5, 6
     np.testing.assert_allclose(got[0], [1.0, 0.5, 0.0, expected_uniform], atol=1e-6)
 
 
@@ -128,7 +132,7 @@ def test_previous_token_score_ignores_the_bos_as_target() -> None:
     for q in range(1, n):
         prev[q, q - 1] = 1  # q = 1 attends to BOS: not counted as a query
     got = previous_token_score(stack(prev, bos_pattern(n), uniform_causal(n)), start=1)
-    expected_uniform = np.mean([1.0 / (q + 1) for q in range(2, n)])
+    expected_uniform = float(np.mean([1.0 / (q + 1) for q in range(2, n)]))
     np.testing.assert_allclose(got[0], [1.0, 0.0, expected_uniform], atol=1e-6)
 
 
