@@ -155,6 +155,14 @@ def pool_fingerprint(texts: Sequence[str], encoder_name: str) -> str:
     return h.hexdigest()
 
 
+def text_hashes(texts: Sequence[str]) -> np.ndarray:
+    """64-bit blake2b hash of each text, `[n]` uint64 (used to reuse embeddings across pools)."""
+    out = np.empty(len(texts), dtype=np.uint64)
+    for i, t in enumerate(texts):
+        out[i] = int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+    return out
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60]
 
@@ -166,9 +174,10 @@ class BuildStats:
     Attributes:
         n_texts: pool size.
         seconds: wall time of `build` (encoding, or loading from the cache).
-        texts_per_s: encoding throughput (0 when loaded from the cache).
-        from_cache: True when the index was loaded instead of encoded.
+        texts_per_s: encoding throughput of the texts encoded now (0 when none were).
+        from_cache: True when the whole index was loaded instead of encoded.
         path: the cache folder ("" when caching was off).
+        n_encoded: texts encoded now (the rest came from a cached index of a larger pool).
     """
 
     n_texts: int
@@ -176,6 +185,7 @@ class BuildStats:
     texts_per_s: float
     from_cache: bool
     path: str
+    n_encoded: int = 0
 
 
 class DemoIndex:
@@ -203,6 +213,8 @@ class DemoIndex:
         self.stats: BuildStats | None = None
         self._index: Any = None
         self._emb: np.ndarray | None = None
+        self._hashes: np.ndarray | None = None
+        self.meta: dict[str, Any] = {}
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._qlock = threading.Lock()
         self.max_cached_queries = 4096
@@ -246,31 +258,99 @@ class DemoIndex:
             if progress is not None:
                 progress(1.0, f"Loaded the demo index of {len(texts):,} texts from the cache ({secs:.1f} s).")
             return self
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        emb = np.zeros((len(texts), 0), dtype=np.float32)
+        hashes = text_hashes(texts)
+        emb, found = self._reuse(hashes) if use_cache else (None, np.zeros(len(texts), dtype=bool))
+        todo = [i for i in range(len(texts)) if not found[i]]
+        if progress is not None and found.any():
+            progress(
+                found.mean(), f"Reused {int(found.sum()):,} embeddings from a cached index of a larger pool."
+            )
+        order = sorted(todo, key=lambda i: -len(texts[i]))
+        t_enc = time.perf_counter()
         done = 0
         for lo in range(0, len(order), chunk_size):
             ids = order[lo : lo + chunk_size]
             chunk = normalise(self.encoder.encode([texts[i] for i in ids]))
-            if emb.shape[1] == 0:
+            if emb is None:
                 emb = np.zeros((len(texts), chunk.shape[1]), dtype=np.float32)
             emb[ids] = chunk
             done += len(ids)
             if progress is not None:
-                rate = done / max(time.perf_counter() - start, 1e-9)
-                eta = (len(texts) - done) / max(rate, 1e-9)
+                rate = done / max(time.perf_counter() - t_enc, 1e-9)
+                eta = (len(order) - done) / max(rate, 1e-9)
                 progress(
-                    done / len(texts),
-                    f"Embedding the pool: {done:,}/{len(texts):,} texts ({rate:.0f} texts/s, ~{eta:.0f} s left)",
+                    (len(texts) - len(order) + done) / len(texts),
+                    f"Embedding the pool: {done:,}/{len(order):,} texts ({rate:.0f} texts/s, ~{eta:.0f} s left)",
                 )
+        enc_secs = time.perf_counter() - t_enc
+        assert emb is not None  # texts is non-empty, so something was encoded or reused
         self._set(emb, fp)
+        self._hashes = hashes
         secs = time.perf_counter() - start
+        rate = len(order) / enc_secs if order else 0.0
         path = ""
         if use_cache:
-            self.save(folder)
+            self.save(folder, extra={"build_seconds": round(secs, 3), "texts_per_s": round(rate, 2)})
             path = str(folder)
-        self.stats = BuildStats(len(texts), secs, len(texts) / max(secs, 1e-9), False, path)
+        self.stats = BuildStats(len(texts), secs, rate, False, path, len(order))
         return self
+
+    def _reuse(self, hashes: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """Embeddings of texts already in cached indexes of other pools (same encoder).
+
+        Returns `[n, d_embed]` (or None when nothing was found) and the `[n]` mask of rows filled.
+        Only donors that cover at least half of the missing texts (or 1,000 of them) are read.
+        """
+        import faiss
+
+        found = np.zeros(hashes.size, dtype=bool)
+        emb: np.ndarray | None = None
+        root = self.folder("x").parent
+        prefix = _slug(self.encoder.name) + "-"
+        if not root.is_dir():
+            return None, found
+        donors = []
+        for d in root.iterdir():
+            if d.name.startswith(prefix) and (d / "hashes.npy").exists() and (d / "index.faiss").exists():
+                try:
+                    meta = json.loads((d / "meta.json").read_text())
+                except (OSError, ValueError):
+                    continue
+                if meta.get("format") == INDEX_FORMAT and meta.get("encoder") == self.encoder.name:
+                    donors.append((int(meta.get("n", 0)), d))
+        for _, d in sorted(donors, key=lambda x: -x[0]):
+            missing = np.flatnonzero(~found)
+            if missing.size == 0:
+                break
+            try:
+                theirs = np.load(d / "hashes.npy")
+            except (OSError, ValueError):
+                continue
+            order = np.argsort(theirs, kind="stable")
+            pos = np.searchsorted(theirs[order], hashes[missing])
+            pos = np.minimum(pos, max(theirs.size - 1, 0))
+            hit = theirs.size > 0
+            ok = (theirs[order][pos] == hashes[missing]) if hit else np.zeros(missing.size, dtype=bool)
+            n_ok = int(ok.sum())
+            if n_ok == 0 or (n_ok < 1000 and n_ok * 2 < missing.size):
+                continue
+            try:
+                index = faiss.read_index(str(d / "index.faiss"))
+            except RuntimeError:
+                continue
+            rows = order[pos[ok]]
+            vecs = (
+                np.stack([index.reconstruct(int(r)) for r in rows])
+                if rows.size < 5000
+                else (index.reconstruct_n(0, index.ntotal)[rows])
+            )
+            if emb is None:
+                emb = np.zeros((hashes.size, index.d), dtype=np.float32)
+            if emb.shape[1] != index.d:
+                continue
+            emb[missing[ok]] = vecs
+            found[missing[ok]] = True
+        return emb, found
 
     def from_embeddings(self, embeddings: np.ndarray, fingerprint: str = "manual") -> DemoIndex:
         """Fills the index from given `[n_pool, d_embed]` vectors (normalised here); returns self."""
@@ -280,6 +360,7 @@ class DemoIndex:
                 f"Embeddings must be a non-empty [n_pool, d_embed] array, got shape {emb.shape}."
             )
         self._set(normalise(emb), fingerprint)
+        self._hashes = None
         self.stats = BuildStats(emb.shape[0], 0.0, 0.0, False, "")
         return self
 
@@ -294,8 +375,8 @@ class DemoIndex:
         with self._qlock:
             self._queries.clear()
 
-    def save(self, folder: Path) -> None:
-        """Writes ``index.faiss`` and ``meta.json`` atomically (temp folder, then rename)."""
+    def save(self, folder: Path, extra: dict[str, float] | None = None) -> None:
+        """Writes ``index.faiss``, ``hashes.npy`` and ``meta.json`` atomically (temp folder, then rename)."""
         import faiss
 
         if self._index is None or self.fingerprint is None:
@@ -305,6 +386,8 @@ class DemoIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         faiss.write_index(self._index, str(tmp / "index.faiss"))
+        if self._hashes is not None:
+            np.save(tmp / "hashes.npy", self._hashes)
         meta = {
             "format": INDEX_FORMAT,
             "encoder": self.encoder.name,
@@ -312,6 +395,7 @@ class DemoIndex:
             "n": int(self._index.ntotal),
             "d_embed": int(self._index.d),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **(extra or {}),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         shutil.rmtree(folder, ignore_errors=True)
@@ -340,6 +424,7 @@ class DemoIndex:
             return False  # a damaged cache entry is rebuilt
         if index.ntotal != n:
             return False
+        self.meta = meta
         self._index = index
         self._emb = index.reconstruct_n(0, index.ntotal)
         self.fingerprint = fingerprint

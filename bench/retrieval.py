@@ -1,0 +1,169 @@
+"""Demo index benchmark: build, load and query the MiniLM + FAISS index of a whole data set.
+
+Prints the index build time and throughput (texts/s), the load time of the cached index, the
+latency of one exact kNN query (FAISS search alone, and with the query's MiniLM encoding), and
+the per-query latency of each embedding retriever. Target: kNN of 16 over the 127k AG News
+texts under 10 ms per query on a 2-core CPU.
+
+    python bench/retrieval.py                     # AG News, reuse the cached index when present
+    python bench/retrieval.py --rebuild           # encode everything again (many minutes on CPU)
+    python bench/retrieval.py --dataset sst2 --n-queries 100
+
+The last stdout line is a JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+
+from engine.datasets import load_dataset
+from engine.demo_index import DemoIndex, MiniLMEncoder, pool_fingerprint
+from engine.retrieval import build_context, select_demos
+
+TARGET_MS = 10.0
+
+
+def _stats(ms: list[float]) -> dict[str, float]:
+    a = np.asarray(ms)
+    return {
+        "mean_ms": round(float(a.mean()), 3),
+        "p50_ms": round(float(np.percentile(a, 50)), 3),
+        "p95_ms": round(float(np.percentile(a, 95)), 3),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="agnews")
+    ap.add_argument("--k", type=int, default=16)
+    ap.add_argument("--n-queries", type=int, default=200)
+    ap.add_argument("--rebuild", action="store_true", help="ignore the cached index and encode again")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads for the encoder")
+    ap.add_argument("--strategies", default="topk,mmr,dpp,bm25", help="retrievers to time per query")
+    args = ap.parse_args()
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    ds = load_dataset(args.dataset)
+    texts = [ex.text for ex in ds.examples]
+    out: dict[str, object] = {"dataset": args.dataset, "n_texts": len(texts), "k": args.k}
+    print(f"{args.dataset}: {len(texts):,} texts", flush=True)
+
+    t = time.perf_counter()
+    encoder = MiniLMEncoder(args.device)
+    encoder.encode(["warm up"])
+    out["encoder_load_s"] = round(time.perf_counter() - t, 2)
+    print(f"encoder load: {out['encoder_load_s']} s ({encoder.device})", flush=True)
+
+    last = [0.0]
+
+    def progress(frac: float, msg: str) -> None:
+        if time.perf_counter() - last[0] > 30 or frac >= 1.0:
+            last[0] = time.perf_counter()
+            print(f"  {frac:6.1%} {msg}", file=sys.stderr, flush=True)
+
+    index = DemoIndex(encoder)
+    folder = index.folder(pool_fingerprint(texts, encoder.name))
+    if args.rebuild and folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    index.build(texts, progress=progress)
+    assert index.stats is not None
+    if index.stats.from_cache:
+        meta = index.meta
+        out["build_s"] = meta.get("build_seconds")
+        out["build_texts_per_s"] = meta.get("texts_per_s")
+        out["build_note"] = f"recorded when the cached index was built ({meta.get('created')})"
+    else:
+        out["build_s"] = round(index.stats.seconds, 1)
+        out["build_texts_per_s"] = round(index.stats.texts_per_s, 1)
+        out["build_note"] = f"built now ({index.stats.n_encoded:,} texts encoded)"
+    print(
+        f"index build: {out['build_s']} s, {out['build_texts_per_s']} texts/s ({out['build_note']})",
+        flush=True,
+    )
+
+    loads = []
+    for _ in range(3):
+        t = time.perf_counter()
+        fresh = DemoIndex(encoder).build(texts)
+        loads.append(time.perf_counter() - t)
+        assert fresh.stats is not None and fresh.stats.from_cache
+    out["load_s"] = round(min(loads), 3)
+    out["load_s_all"] = [round(x, 3) for x in loads]
+    print(f"index load (cached, incl. fingerprinting {len(texts):,} texts): {out['load_s']} s", flush=True)
+
+    rng = np.random.default_rng(0)
+    qids = rng.choice(len(texts), size=min(args.n_queries, len(texts)), replace=False)
+    queries = [texts[int(i)] for i in qids]
+    t = time.perf_counter()
+    qv = fresh.embed_queries(queries)  # [n_query, d_embed]
+    out["query_encode_ms_batched"] = round(1000 * (time.perf_counter() - t) / len(queries), 3)
+
+    fresh.search(qv[:1], args.k)  # warm-up
+    search_ms = []
+    for i in range(len(queries)):
+        t = time.perf_counter()
+        _, ids = fresh.search(qv[i : i + 1], args.k)
+        search_ms.append(1000 * (time.perf_counter() - t))
+        assert ids.shape == (1, args.k)
+    out["knn_search"] = _stats(search_ms)
+    t = time.perf_counter()
+    fresh.search(qv, args.k)
+    out["knn_batch_ms_per_query"] = round(1000 * (time.perf_counter() - t) / len(queries), 3)
+
+    e2e = []
+    for q in queries[:50]:
+        fresh._queries.clear()  # time a cold query: encode + search
+        t = time.perf_counter()
+        fresh.nearest(q, args.k)
+        e2e.append(1000 * (time.perf_counter() - t))
+    out["encode_plus_knn"] = _stats(e2e)
+    ratio = out["knn_search"]["mean_ms"] / TARGET_MS  # type: ignore[index]
+    out["knn_vs_target"] = round(ratio, 3)
+    print(
+        f"kNN of {args.k} over {len(texts):,}: mean {out['knn_search']['mean_ms']} ms, "  # type: ignore[index]
+        f"p95 {out['knn_search']['p95_ms']} ms per query (target < {TARGET_MS} ms: "  # type: ignore[index]
+        f"{'PASS' if ratio < 1 else 'FAIL'}, ratio {ratio:.2f}); batched {out['knn_batch_ms_per_query']} ms/query",
+        flush=True,
+    )
+    print(
+        f"encode + kNN (cold query): mean {out['encode_plus_knn']['mean_ms']} ms",  # type: ignore[index]
+        flush=True,
+    )
+
+    strat: dict[str, dict[str, float]] = {}
+    for name in [s for s in args.strategies.split(",") if s]:
+        t = time.perf_counter()
+        ctx = build_context(ds.examples, retrieval=name, index=fresh)
+        setup = time.perf_counter() - t
+        ms = []
+        for i, q in enumerate(queries[:50]):
+            t = time.perf_counter()
+            select_demos(q, 8, ctx, retrieval=name, seed=i)
+            ms.append(1000 * (time.perf_counter() - t))
+        strat[name] = {"setup_s": round(setup, 2), **_stats(ms)}
+        print(f"retriever {name:6} k=8: setup {setup:.2f} s, {strat[name]['mean_ms']} ms/query", flush=True)
+    out["retrievers_k8"] = strat
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
