@@ -1,4 +1,8 @@
-"""ICL Explorer: router. Page config, shared sidebar (model, dataset, device), navigation."""
+"""ICL Explorer: router. Page config, session defaults, navigation.
+
+The shared sidebar (model, dataset, device, seed) is drawn by `components.layout.page_setup()`,
+which every page calls first (see that module for why).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import streamlit as st
 
-from components.sidebar import render_sidebar
 from components.state import init_state
 
 ROOT = Path(__file__).parent
@@ -37,7 +40,6 @@ def main() -> None:
         if (ROOT / file).exists()
     ]
     nav = st.navigation(pages)
-    render_sidebar()
     nav.run()
 
 

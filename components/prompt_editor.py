@@ -171,7 +171,7 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
         _table(base),
         key=f"pl_demo_editor_{st.session_state.get(EDITOR_VERSION, 0)}",
         num_rows="dynamic",
-        use_container_width=True,
+        width="stretch",
         hide_index=True,
         column_config={
             "position": st.column_config.NumberColumn("position", min_value=1, step=1, width="small"),

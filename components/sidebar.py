@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
-from engine.datasets import DATASETS, DataError, dataset_names, parse_user_data
 
 from components import state
+from engine.datasets import DATASETS, DataError, dataset_names, parse_user_data
 from engine.models import MODELS
 
 CUSTOM = "custom..."

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
-from engine.datasets import Dataset, Split, load_dataset, split_dataset
 
+from engine.datasets import Dataset, Split, load_dataset, split_dataset
 from engine.models import DEFAULT_MODEL, ModelLoadError, load_runner
 from engine.runner import HFRunner
 

@@ -34,7 +34,7 @@ def test_directory_without_safetensors_is_refused(tmp_path: Path) -> None:
         resolve(str(tmp_path))
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ModelLoadError, match="config.json"):
+    with pytest.raises(ModelLoadError, match=r"config\.json"):
         resolve(str(empty))
 
 

@@ -1,0 +1,118 @@
+"""Prompt Lab: edit a prompt and see what the model predicts for each label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import prompt_editor as pe
+from components import state
+from components.charts import label_probability_bar, top_tokens_bar
+from components.layout import page_setup
+from components.prompt_view import render_prompt
+from engine.errors import USER_ERRORS
+from engine.prompts import Demo, PromptFormat
+from engine.runner import HFRunner
+from engine.scoring import CALIBRATIONS, SCORERS, PromptScores, score_prompt
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _score(
+    model_name: str,
+    snapshot: dict[str, Any],
+    scorer: str,
+    calibration: str,
+    _runner: HFRunner,
+) -> PromptScores:
+    fmt = PromptFormat(snapshot["template"], snapshot["instruction"], snapshot["separator"])
+    demos = [Demo(d["text"], d["label"]) for d in snapshot["demos"]]
+    return score_prompt(
+        _runner, fmt, demos, snapshot["query"], snapshot["label_words"], scorer=scorer, calibration=calibration
+    )
+
+
+page_setup("Prompt Lab")
+ds = state.get_dataset()
+split = state.get_split()
+seed = int(st.session_state.get(state.SEED, 0))
+pe.ensure_defaults(ds, split, seed)
+st.caption(
+    f"Model **{st.session_state[state.MODEL]}** · dataset **{ds.title}** "
+    f"({len(split.pool)} pool / {len(split.test)} test examples) · labels: {', '.join(ds.label_names)}"
+)
+
+pe.render_editor(ds, split, seed)
+
+s1, s2, s3 = st.columns([1, 1, 2])
+with s1:
+    scorer = st.selectbox("Scoring", list(SCORERS), key="pl_scorer", help="direct: log P(label | prompt)")
+with s2:
+    calibration = st.selectbox(
+        "Calibration",
+        [c for c in CALIBRATIONS if c != "batch"],
+        key="pl_calibration",
+        help="Batch calibration needs a batch of queries: use the Scoring page.",
+    )
+with s3:
+    st.write("")
+    run = st.button("Score the prompt", type="primary", key="pl_run", width="stretch")
+
+snap = pe.snapshot()
+if run:
+    st.session_state["pl_last_request"] = (snap, scorer, calibration)
+
+request = st.session_state.get("pl_last_request")
+if request is None:
+    st.info("Edit the prompt, then press **Score the prompt**.")
+    st.stop()
+
+runner = state.get_runner()
+if runner is None:
+    st.stop()
+snap_req, scorer_req, cal_req = request
+if snap_req != snap or scorer_req != scorer or cal_req != calibration:
+    st.caption("The prompt changed since the last scoring: press **Score the prompt** to update.")
+try:
+    with st.spinner("Scoring every label..."):
+        result = _score(runner.info.name, snap_req, scorer_req, cal_req, runner)
+except USER_ERRORS as exc:
+    st.error(str(exc))
+    st.stop()
+
+gold = pe.gold_label_of_query(split)
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Assembled prompt")
+    render_prompt(result.prompt, n_tokens=result.prompt.n_tokens)
+with right:
+    verdict = f"Predicted label: **{result.pred}**"
+    if gold is not None:
+        verdict += " ✅ (gold)" if gold == result.pred else f" ❌ (gold: {gold})"
+    st.subheader("Label probabilities")
+    st.markdown(verdict)
+    st.plotly_chart(
+        label_probability_bar(result.probs, snap_req["label_words"], result.pred, gold),
+        width="stretch",
+        key="pl_prob_chart",
+    )
+    rows = [
+        {
+            "label": ls.label,
+            "word": ls.word,
+            "score": round(ls.score, 4),
+            "log P(word)": round(ls.logprob, 4),
+            "tokens": " | ".join(repr(t) for t in ls.tokens),
+            "P (normalised)": round(result.probs[ls.label], 4),
+        }
+        for ls in result.label_scores
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if result.top_next:
+        st.subheader("Top-10 next tokens")
+        st.plotly_chart(
+            top_tokens_bar([t.token for t in result.top_next], [t.prob for t in result.top_next]),
+            width="stretch",
+            key="pl_top_chart",
+        )
