@@ -56,6 +56,20 @@ def render_sidebar() -> None:
                 except DataError as exc:
                     st.session_state[state.UPLOADED] = None
                     st.error(str(exc))
+            pasted = st.text_area(
+                "...or paste CSV / JSONL here",
+                key="sb_paste",
+                height=90,
+                placeholder="text,label\ngreat film,positive",
+            )
+            if up is None and pasted.strip():
+                fmt_name = "pasted.jsonl" if pasted.lstrip().startswith("{") else "pasted.csv"
+                try:
+                    st.session_state[state.UPLOADED] = parse_user_data(pasted.encode("utf-8"), fmt_name)
+                    st.caption(f"Loaded {len(st.session_state[state.UPLOADED].examples)} pasted rows.")
+                except DataError as exc:
+                    st.session_state[state.UPLOADED] = None
+                    st.error(str(exc))
             if st.session_state.get(state.UPLOADED) is None:
                 st.info("No file loaded yet: pages use SST-2 until you upload one.")
 

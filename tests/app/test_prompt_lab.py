@@ -44,7 +44,10 @@ def test_template_without_text_field_is_explained(at: AppTest) -> None:
 
 
 def test_empty_demonstration_is_explained(at: AppTest) -> None:
-    at.session_state["pl_demos_base"] = [{"text": "great", "label": "positive"}, {"text": " ", "label": "negative"}]
+    at.session_state["pl_demos_base"] = [
+        {"text": "great", "label": "positive"},
+        {"text": " ", "label": "negative"},
+    ]
     at.session_state["pl_editor_version"] = 99
     at.run()
     at.button(key="pl_run").click().run()
@@ -65,3 +68,23 @@ def test_unknown_model_id_is_explained(at: AppTest) -> None:
     at.button(key="pl_run").click().run()
     assert not at.exception
     assert any("not in the local Hugging Face cache" in e.value for e in at.error)
+
+
+def test_csv_without_label_column_is_explained() -> None:
+    app = new_app()
+    app.selectbox(key="sb_dataset").set_value("upload").run()
+    app.text_area(key="sb_paste").set_value("text,category\ngreat film,positive\nawful,negative\n").run()
+    assert not app.exception
+    assert any("label" in e.value and "column" in e.value for e in app.error), [e.value for e in app.error]
+    # the pasted text is kept so the user can fix it
+    assert app.text_area(key="sb_paste").value.startswith("text,category")
+
+
+def test_pasted_dataset_feeds_the_prompt_lab() -> None:
+    app = new_app()
+    app.selectbox(key="sb_dataset").set_value("upload").run()
+    rows = "\n".join(f"{t},{lab}" for t, lab in [("great", "yes"), ("bad", "no")] * 10)
+    app.text_area(key="sb_paste").set_value("text,label\n" + rows).run()
+    assert not app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert app.text_input(key="pl_lw_yes").value == "yes"
