@@ -1,0 +1,165 @@
+"""Experiments as files and links: everything needed to reproduce what a user set up.
+
+An `Experiment` holds the shared prompt (instruction, template, separator, demonstrations, query,
+label words), the model and its identity (the sha256 of its weights file when known), the
+dataset, the seed, per-page settings and the app version. It is saved as a JSON file and can be
+packed into a URL query parameter (`exp=`, zlib-compressed JSON in base64url) so a link restores
+the prompt and settings. Loading validates every field and fails with a message for the user.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from engine.errors import ConfigError
+
+APP_VERSION = "0.1.0"
+SCHEMA = "icl-explorer/experiment"
+SCHEMA_VERSION = 1
+MAX_LINK_CHARS = 6000  # browsers and proxies cut long URLs; larger experiments go to a file
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A reproducible ICL set-up.
+
+    Attributes:
+        model: registry name, path or hub id.
+        model_identity: e.g. "sha256:<hex> of SmolLM2-135M-Instruct.Q4_1.gguf" ("" when unknown).
+        dataset: dataset registry name, or "upload".
+        seed: the sidebar seed.
+        instruction, template, separator, query: the shared prompt.
+        demos: demonstrations in prompt order, each {"text", "label"}.
+        label_words: label name -> word, in label order.
+        settings: per-page settings (scorer, calibration, k, retrieval, ...), JSON values.
+        language: UI language code.
+        app_version: the version that saved it.
+    """
+
+    model: str
+    dataset: str
+    instruction: str
+    template: str
+    separator: str
+    query: str
+    demos: tuple[tuple[str, str], ...]
+    label_words: tuple[tuple[str, str], ...]
+    seed: int = 0
+    model_identity: str = ""
+    settings: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    language: str = "en"
+    app_version: str = APP_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["demos"] = [{"text": t, "label": lab} for t, lab in self.demos]
+        d["label_words"] = dict(self.label_words)
+        d["settings"] = dict(self.settings)
+        return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **d}
+
+
+def _str(d: dict[str, Any], key: str, default: str | None = None) -> str:
+    if key not in d:
+        if default is not None:
+            return default
+        raise ConfigError(f"The experiment file has no {key!r} field.")
+    value = d[key]
+    if not isinstance(value, str):
+        raise ConfigError(f"Field {key!r} must be text, got {type(value).__name__}.")
+    return value
+
+
+def from_dict(d: Any) -> Experiment:
+    """Validates a parsed JSON object and builds an `Experiment`."""
+    if not isinstance(d, dict):
+        raise ConfigError("An experiment must be a JSON object.")
+    if d.get("schema") != SCHEMA:
+        raise ConfigError("This JSON is not an ICL Explorer experiment (missing or wrong 'schema').")
+    version = d.get("schema_version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"Experiment schema version {version!r} is newer than this app understands ({SCHEMA_VERSION})."
+        )
+    demos_raw = d.get("demos", [])
+    if not isinstance(demos_raw, list):
+        raise ConfigError("Field 'demos' must be a list of {text, label} objects.")
+    demos: list[tuple[str, str]] = []
+    for i, item in enumerate(demos_raw):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("text"), str)
+            or not isinstance(item.get("label"), str)
+        ):
+            raise ConfigError(f"Demonstration {i + 1} must be an object with text and label strings.")
+        demos.append((item["text"], item["label"]))
+    words_raw = d.get("label_words", {})
+    if not isinstance(words_raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in words_raw.items()
+    ):
+        raise ConfigError("Field 'label_words' must map label names to words.")
+    settings_raw = d.get("settings", {})
+    if not isinstance(settings_raw, dict):
+        raise ConfigError("Field 'settings' must be an object.")
+    seed = d.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError("Field 'seed' must be a non-negative integer.")
+    return Experiment(
+        model=_str(d, "model"),
+        dataset=_str(d, "dataset"),
+        instruction=_str(d, "instruction", ""),
+        template=_str(d, "template"),
+        separator=_str(d, "separator", "\n\n"),
+        query=_str(d, "query", ""),
+        demos=tuple(demos),
+        label_words=tuple(words_raw.items()),
+        seed=seed,
+        model_identity=_str(d, "model_identity", ""),
+        settings=tuple(sorted(settings_raw.items())),
+        language=_str(d, "language", "en"),
+        app_version=_str(d, "app_version", "unknown"),
+    )
+
+
+def dumps(exp: Experiment) -> str:
+    """Pretty JSON for a file download."""
+    return json.dumps(exp.to_dict(), ensure_ascii=False, indent=2)
+
+
+def loads(text: str | bytes) -> Experiment:
+    """Parses an experiment file; raises `ConfigError` with a message for the user."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError("The experiment file is not UTF-8 text.") from exc
+    if not text.strip():
+        raise ConfigError("The experiment file is empty.")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"The experiment file is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
+    return from_dict(data)
+
+
+def to_link_param(exp: Experiment) -> str:
+    """Compact URL-safe encoding of an experiment for the `exp` query parameter."""
+    raw = json.dumps(exp.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii").rstrip("=")
+
+
+def from_link_param(param: str) -> Experiment:
+    """Inverse of `to_link_param`; raises `ConfigError` for a damaged link."""
+    try:
+        padded = param + "=" * (-len(param) % 4)
+        raw = zlib.decompress(base64.urlsafe_b64decode(padded.encode("ascii")), bufsize=1 << 16)
+        if len(raw) > 5_000_000:
+            raise ConfigError("The link's experiment is too large.")
+        return loads(raw)
+    except (ValueError, zlib.error) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError("The link is damaged: its experiment could not be decoded.") from exc
