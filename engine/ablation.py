@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.heads import Head, decoder_layers, head_label, parse_head, top_heads
+from engine.heads import Head, decoder_layers, head_label, mark_ablated, parse_head, top_heads
 
 if TYPE_CHECKING:
     import torch
@@ -125,7 +125,10 @@ def ablate_heads(
     """Context manager: inside it, the runner's model runs with `heads` ablated.
 
     Holds ``runner.lock`` for the whole block (other threads wait rather than see the ablated
-    model); the hooks are removed in ``finally`` even when the block raises.
+    model); the hooks are removed in ``finally`` even when the block raises. The runner's span
+    cache (results of the intact model) is swapped for an empty, non-retaining one meanwhile, and
+    head-score caching is off, so no ablated result leaks into a cache and no cached intact
+    result is served under ablation.
 
     Args:
         runner: an `HFRunner` over a Llama/Gemma-style model.
@@ -161,7 +164,13 @@ def ablate_heads(
         by_layer.setdefault(layer, []).append(head)
     handles: list[Any] = []
     with runner.lock:
+        saved_cache = getattr(runner, "span_cache", None)
         try:
+            if saved_cache is not None:
+                # the runner's span cache holds the intact model's results: while heads are ablated
+                # nothing may be read from it or written to it (other threads included)
+                runner.span_cache = type(saved_cache)(max_entries=0)
+            mark_ablated(runner.model, True)
             for layer, hs in by_layer.items():
                 values = None if mean_t is None else mean_t[layer, hs]  # [n_sel, d_head]
                 hook = _replace_heads_hook(hs, info.n_heads, d_head, values)
@@ -170,6 +179,9 @@ def ablate_heads(
         finally:
             for handle in handles:
                 handle.remove()
+            mark_ablated(runner.model, False)
+            if saved_cache is not None:
+                runner.span_cache = saved_cache
 
 
 def mean_head_outputs(runner: HFRunner, texts: Sequence[str], *, batch_size: int = 8) -> np.ndarray:

@@ -489,6 +489,25 @@ _SCORES: weakref.WeakKeyDictionary[Any, dict[tuple[ProbeConfig, tuple[str, ...]]
 )
 
 
+# models that currently run with ablated heads (engine.ablation): their probe results are not cached
+_ABLATED: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def mark_ablated(model: Any, active: bool) -> None:
+    """Called by `engine.ablation.ablate_heads` on entry (True) and exit (False); nests."""
+    with _CACHE_LOCK:
+        depth = _ABLATED.get(model, 0) + (1 if active else -1)
+        if depth > 0:
+            _ABLATED[model] = depth
+        else:
+            _ABLATED.pop(model, None)
+
+
+def is_ablated(model: Any) -> bool:
+    with _CACHE_LOCK:
+        return _ABLATED.get(model, 0) > 0
+
+
 def runner_candidates(runner: HFRunner) -> np.ndarray:
     """`candidate_tokens` of the runner's tokenizer, cached per model."""
     with _CACHE_LOCK:
@@ -668,6 +687,8 @@ def score_heads(
     wanted = tuple(names) if names is not None else HEAD_SCORE_NAMES
     fns = {n: get_head_score(n) for n in wanted}
     key = (config, wanted)
+    # attention under ablation is not the model's own: never cache it (copying reads weights only)
+    use_cache = use_cache and not is_ablated(runner.model)
     if use_cache:
         with _CACHE_LOCK:
             hit = _SCORES.get(runner.model, {}).get(key)

@@ -167,3 +167,28 @@ def test_head_set_helpers() -> None:
         random_heads(2, 3, 5, np.random.default_rng(0), exclude=[(1, 0), (0, 1)])
     with pytest.raises(ConfigError):
         top_n_heads(scores, -1)
+
+
+def test_span_cache_and_head_score_cache_are_bypassed_under_ablation(tiny: HFRunner) -> None:
+    from engine.heads import ProbeConfig, is_ablated, score_heads
+    from engine.runner import SpanRequest
+
+    req = [SpanRequest(tuple(tiny.encode("the movie was great fun")), 3)]
+    intact = tiny.score_spans(req)[0].token_logprobs  # now in the runner's span cache
+    shared_cache = tiny.span_cache
+    n_cached = len(shared_cache)
+    cfg = ProbeConfig(seq_len=6, n_seqs=1, prefix_seq_len=3, seed=11)
+    intact_ind = score_heads(tiny, ["induction"], cfg).scores["induction"]
+    with ablate_heads(tiny, [(0, 0), (0, 1), (1, 2)]):
+        assert is_ablated(tiny.model)
+        ablated = tiny.score_spans(req)[0].token_logprobs
+        again = tiny.score_spans(req)[0].token_logprobs
+        ablated_ind = score_heads(tiny, ["induction"], cfg).scores["induction"]
+    assert not is_ablated(tiny.model)
+    assert ablated == pytest.approx(again)
+    assert ablated != pytest.approx(intact, abs=1e-6)
+    assert tiny.span_cache is shared_cache and len(shared_cache) == n_cached
+    assert tiny.score_spans(req)[0].token_logprobs == pytest.approx(intact, abs=1e-6)
+    # layer 1 attention changes when a layer-0 head is ablated; the cache still has the intact scores
+    assert not np.allclose(ablated_ind[1], intact_ind[1])
+    np.testing.assert_allclose(score_heads(tiny, ["induction"], cfg).scores["induction"], intact_ind)
