@@ -62,7 +62,8 @@ def _cached_dataset(name: str) -> Dataset:
 def get_dataset() -> Dataset:
     uploaded = st.session_state.get(UPLOADED)
     if st.session_state.get(DATASET) == "upload" and uploaded is not None:
-        return uploaded  # type: ignore[no-any-return]
+        assert isinstance(uploaded, Dataset)
+        return uploaded
     name = str(st.session_state.get(DATASET, "sst2"))
     if name == "upload":
         name = "sst2"

@@ -217,7 +217,7 @@ def _dequantise_to_cache(gguf: Path, target: Path, progress: ProgressFn | None) 
     if progress:
         progress(0.05, f"Dequantising {gguf.name} (first load only, 15-60 s)...")
     tokenizer = _load_tokenizer(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
+    model: Any = AutoModelForCausalLM.from_pretrained(
         str(gguf.parent), gguf_file=gguf.name, trust_remote_code=False, dtype="float32"
     )
     # A model loaded from GGUF refuses save_pretrained while its quantizer is attached.
