@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
@@ -41,7 +42,9 @@ from engine.heads import Head, decoder_layers, head_label, mark_ablated, parse_h
 if TYPE_CHECKING:
     import torch
 
-    from engine.runner import HFRunner
+    from engine.datasets import Example
+    from engine.evaluation import EvalConfig, EvalResult
+    from engine.runner import HFRunner, ProgressFn
 
 AblationMode = Literal["zero", "mean"]
 ABLATION_MODES: tuple[str, ...] = get_args(AblationMode)
@@ -239,3 +242,157 @@ def mean_head_outputs(runner: HFRunner, texts: Sequence[str], *, batch_size: int
             for handle in handles:
                 handle.remove()
     return (sums / max(count, 1)).float().numpy()
+
+
+# --------------------------------------------------------------------------- experiment
+@dataclass(frozen=True, slots=True)
+class HeadSet:
+    """A named set of heads to ablate together (e.g. "top-5 induction", "5 random")."""
+
+    name: str
+    heads: tuple[Head, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(head_label(layer, head) for layer, head in self.heads)
+
+
+@dataclass(frozen=True, slots=True)
+class AblationConfig:
+    """What to ablate and how.
+
+    Attributes:
+        head_sets: one ablated evaluation per set (the baseline runs once, without ablation).
+        mode: "zero" or "mean".
+        n_reference: prompts of the baseline run whose head outputs are averaged for mean ablation.
+    """
+
+    head_sets: tuple[HeadSet, ...]
+    mode: AblationMode = "zero"
+    n_reference: int = 32
+
+    def __post_init__(self) -> None:
+        if self.mode not in ABLATION_MODES:
+            raise ConfigError(f"Unknown ablation mode {self.mode!r}. Known: {', '.join(ABLATION_MODES)}.")
+        if not self.head_sets:
+            raise ConfigError("Choose at least one set of heads to ablate.")
+        empty = [h.name for h in self.head_sets if not h.heads]
+        if empty:
+            raise ConfigError(f"Head set(s) {', '.join(empty)} are empty.")
+        if self.n_reference < 1:
+            raise ConfigError("n_reference must be at least 1.")
+
+
+@dataclass(frozen=True, slots=True)
+class AblationRun:
+    """One evaluation with a head set ablated."""
+
+    head_set: HeadSet
+    result: EvalResult
+
+
+@dataclass(frozen=True, slots=True)
+class AblationResult:
+    """The baseline evaluation and one per ablated head set, on the same queries and prompts."""
+
+    config: AblationConfig
+    baseline: EvalResult
+    runs: tuple[AblationRun, ...]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per condition: accuracy, macro-F1, mean gold-label probability, drops."""
+        base = self.baseline.metrics
+        rows: list[dict[str, Any]] = [
+            {
+                "condition": "no ablation",
+                "heads": "",
+                "n_heads": 0,
+                "accuracy": base.accuracy,
+                "macro_f1": base.macro_f1,
+                "mean_true_prob": base.mean_true_prob,
+                "accuracy_drop": 0.0,
+                "true_prob_drop": 0.0,
+            }
+        ]
+        for run in self.runs:
+            m = run.result.metrics
+            rows.append(
+                {
+                    "condition": run.head_set.name,
+                    "heads": " ".join(run.head_set.labels),
+                    "n_heads": len(run.head_set.heads),
+                    "accuracy": m.accuracy,
+                    "macro_f1": m.macro_f1,
+                    "mean_true_prob": m.mean_true_prob,
+                    "accuracy_drop": base.accuracy - m.accuracy,
+                    "true_prob_drop": base.mean_true_prob - m.mean_true_prob,
+                }
+            )
+        return rows
+
+    def label_probs(self) -> list[dict[str, Any]]:
+        """Long table: one row per (query, condition, label) with the label's probability."""
+        rows: list[dict[str, Any]] = []
+        conditions = [("no ablation", self.baseline), *((r.head_set.name, r.result) for r in self.runs)]
+        for name, res in conditions:
+            for i, q in enumerate(res.queries):
+                for label, p in zip(res.labels, q.probs, strict=True):
+                    rows.append(
+                        {
+                            "query": i,
+                            "condition": name,
+                            "label": label,
+                            "prob": p,
+                            "gold": q.gold,
+                            "pred": q.pred,
+                            "correct": q.pred == q.gold,
+                        }
+                    )
+        return rows
+
+
+def ablation_experiment(
+    runner: HFRunner,
+    pool: Sequence[Example],
+    queries: Sequence[Example],
+    eval_cfg: EvalConfig,
+    config: AblationConfig,
+    *,
+    progress: ProgressFn | None = None,
+) -> AblationResult:
+    """Evaluates without ablation, then once per head set with those heads ablated.
+
+    Every run uses the same `eval_cfg` (same seed, hence the same demonstrations per query), so
+    the differences come from the ablation alone. For mean ablation the heads' mean outputs are
+    taken over the first `config.n_reference` prompts of the baseline run (the model's own
+    activations on this task, without ablation).
+
+    Raises:
+        ConfigError, PromptError, DataError: with a message for the user.
+    """
+    from engine.evaluation import evaluate
+
+    info = runner.info
+    sets = tuple(
+        HeadSet(h.name, normalize_heads(h.heads, info.n_layers, info.n_heads)) for h in config.head_sets
+    )
+    n_steps = 1 + len(sets)
+
+    def sub(i: int, label: str) -> ProgressFn | None:
+        if progress is None:
+            return None
+        return lambda f, msg: progress((i + f) / n_steps, f"{label}: {msg}")
+
+    baseline = evaluate(runner, pool, queries, eval_cfg, progress=sub(0, "no ablation"))
+    means = None
+    if config.mode == "mean":
+        texts = [q.label_scores[0].text for q in baseline.queries[: config.n_reference] if q.label_scores]
+        means = mean_head_outputs(runner, texts)
+    runs = []
+    for i, hs in enumerate(sets, start=1):
+        with ablate_heads(runner, hs.heads, config.mode, means=means):
+            res = evaluate(runner, pool, queries, eval_cfg, progress=sub(i, hs.name))
+        runs.append(AblationRun(hs, res))
+    if progress is not None:
+        progress(1.0, "done")
+    return AblationResult(config, baseline, tuple(runs))

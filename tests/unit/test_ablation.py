@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -192,3 +193,72 @@ def test_span_cache_and_head_score_cache_are_bypassed_under_ablation(tiny: HFRun
     # layer 1 attention changes when a layer-0 head is ablated; the cache still has the intact scores
     assert not np.allclose(ablated_ind[1], intact_ind[1])
     np.testing.assert_allclose(score_heads(tiny, ["induction"], cfg).scores["induction"], intact_ind)
+
+
+def _toy_task() -> tuple[list[Any], list[Any], Any]:
+    from engine.datasets import Example
+    from engine.evaluation import EvalConfig
+    from engine.prompts import PromptFormat
+
+    texts = ["a great movie", "a bad movie", "great fun", "bad and dull", "really great", "very bad"]
+    pool = [Example(t, "pos" if "great" in t else "neg", i) for i, t in enumerate(texts)]
+    queries = [Example("great acting", "pos", 10), Example("bad plot", "neg", 11), Example("fun", "pos", 12)]
+    cfg = EvalConfig(
+        fmt=PromptFormat("Review: {text}\nSentiment: {label}"),
+        label_words=(("pos", "good"), ("neg", "terrible")),
+        k=2,
+        seed=0,
+    )
+    return pool, queries, cfg
+
+
+def test_ablation_experiment_matches_manual_runs_and_leaves_the_model_intact(tiny: HFRunner) -> None:
+    from engine.ablation import AblationConfig, HeadSet, ablation_experiment
+    from engine.evaluation import evaluate
+
+    pool, queries, cfg = _toy_task()
+    layer0 = HeadSet("layer 0", ((0, 0), (0, 1), (0, 2), (0, 3)))
+    single = HeadSet("L1H2", ((1, 2),))
+    seen: list[float] = []
+    res = ablation_experiment(
+        tiny, pool, queries, cfg, AblationConfig((layer0, single)), progress=lambda f, m: seen.append(f)
+    )
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    plain = evaluate(tiny, pool, queries, cfg)
+    with ablate_heads(tiny, layer0.heads):
+        manual = evaluate(tiny, pool, queries, cfg)
+    for a, b in zip(res.baseline.queries, plain.queries, strict=True):
+        assert a.probs == pytest.approx(b.probs, abs=1e-5)
+        assert a.demo_ids == b.demo_ids
+    for a, b in zip(res.runs[0].result.queries, manual.queries, strict=True):
+        assert a.probs == pytest.approx(b.probs, abs=1e-5)
+    assert any(
+        a.probs != pytest.approx(b.probs, abs=1e-4)
+        for a, b in zip(res.runs[0].result.queries, plain.queries, strict=True)
+    )
+    rows = res.summary()
+    assert [r["condition"] for r in rows] == ["no ablation", "layer 0", "L1H2"]
+    assert rows[1]["heads"] == "L0H0 L0H1 L0H2 L0H3" and rows[1]["n_heads"] == 4
+    assert rows[1]["accuracy_drop"] == pytest.approx(rows[0]["accuracy"] - rows[1]["accuracy"])
+    probs = res.label_probs()
+    assert len(probs) == 3 * 3 * 2
+    for cond in ("no ablation", "layer 0", "L1H2"):
+        for q in range(3):
+            total = sum(r["prob"] for r in probs if r["condition"] == cond and r["query"] == q)
+            assert total == pytest.approx(1.0, abs=1e-5)
+
+
+def test_ablation_experiment_mean_mode_and_config_validation(tiny: HFRunner) -> None:
+    from engine.ablation import AblationConfig, HeadSet, ablation_experiment
+
+    pool, queries, cfg = _toy_task()
+    res = ablation_experiment(tiny, pool, queries, cfg, AblationConfig((HeadSet("h", ((0, 1),)),), "mean", 2))
+    assert len(res.runs) == 1 and res.runs[0].result.metrics.n == 3
+    with pytest.raises(ConfigError, match="at least one set"):
+        AblationConfig(())
+    with pytest.raises(ConfigError, match="empty"):
+        AblationConfig((HeadSet("none", ()),))
+    with pytest.raises(ConfigError, match="Known: zero, mean"):
+        AblationConfig((HeadSet("h", ((0, 1),)),), "half")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="does not exist"):
+        ablation_experiment(tiny, pool, queries, cfg, AblationConfig((HeadSet("bad", ((9, 0),)),)))
