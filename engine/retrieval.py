@@ -585,9 +585,8 @@ def build_context(
         raise ConfigError("The demonstration pool is empty.")
     model_needs = sorted({retrieval, ordering} & NEEDS_MODEL)
     if model_needs and (runner is None or fmt is None or not label_words):
-        raise ConfigError(
-            f"{' and '.join(model_needs)} need(s) the model, the prompt format and the label words."
-        )
+        kinds = [f"the {n} {'retriever' if n == retrieval else 'ordering'}" for n in model_needs]
+        raise ConfigError(f"{' and '.join(kinds)} needs the model, the prompt format and the label words.")
     if retrieval == "fixed":
         bad = [i for i in fixed if not 0 <= i < len(pool)]
         if bad:
