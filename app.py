@@ -21,6 +21,7 @@ ROOT = Path(__file__).parent
 
 # (file, title, icon); a new page is one entry. The first one is the default page.
 PAGES: list[tuple[str, str, str]] = [
+    ("pages/home.py", "Home", ":material/home:"),
     ("pages/prompt_lab.py", "Prompt Lab", ":material/edit_note:"),
     ("pages/scoring.py", "Scoring", ":material/leaderboard:"),
     ("pages/demo_selection.py", "Demo Selection", ":material/manage_search:"),

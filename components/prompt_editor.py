@@ -31,7 +31,9 @@ FOR_DATASET = "pl_dataset"  # which dataset the defaults came from
 SEPARATORS = {"blank line (\\n\\n)": "\n\n", "new line (\\n)": "\n", "space": " ", "### line": "\n###\n"}
 
 
-def draw_demos(pool: tuple[Example, ...], k: int, seed: int, *, balanced: bool, labels: tuple[str, ...]) -> list[dict[str, str]]:
+def draw_demos(
+    pool: tuple[Example, ...], k: int, seed: int, *, balanced: bool, labels: tuple[str, ...]
+) -> list[dict[str, str]]:
     """k pool examples drawn with a seed; `balanced` takes them round-robin over the labels."""
     rng = np.random.default_rng(seed)
     if k <= 0 or not pool:
@@ -92,8 +94,13 @@ def current_demos() -> list[Demo]:
 
 
 def _table(rows: list[dict[str, str]]) -> pd.DataFrame:
+    # explicit dtypes: an empty table must still have text columns, or the editor refuses them
     return pd.DataFrame(
-        {"position": list(range(1, len(rows) + 1)), "text": [r["text"] for r in rows], "label": [r["label"] for r in rows]}
+        {
+            "position": pd.Series(range(1, len(rows) + 1), dtype="int64"),
+            "text": pd.Series([r["text"] for r in rows], dtype="string"),
+            "label": pd.Series([r["label"] for r in rows], dtype="string"),
+        }
     )
 
 
@@ -109,7 +116,11 @@ def _rows_from_editor(df: pd.DataFrame) -> list[dict[str, str]]:
         if not text_s.strip() and not label_s:
             continue  # a blank new row the user has not filled in yet
         try:
-            key = float(pos) if pos is not None and not (isinstance(pos, float) and np.isnan(pos)) else float("inf")
+            key = (
+                float(pos)
+                if pos is not None and not (isinstance(pos, float) and np.isnan(pos))
+                else float("inf")
+            )
         except (TypeError, ValueError):
             key = float("inf")
         rows.append((key, i, {"text": text_s, "label": label_s}))
@@ -154,7 +165,9 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
     with b2:
         balanced = st.checkbox("label-balanced", value=True, key="pl_draw_balanced")
     with b3:
-        if st.button("Draw from pool", key="pl_draw", help="Replace the demonstrations with k examples from the pool"):
+        if st.button(
+            "Draw from pool", key="pl_draw", help="Replace the demonstrations with k examples from the pool"
+        ):
             draw_seed = seed + int(st.session_state.get(EDITOR_VERSION, 0))
             set_demos(draw_demos(split.pool, k, draw_seed, balanced=balanced, labels=ds.label_names))
     with b4:

@@ -10,7 +10,7 @@ from tests.app.conftest import new_app
 
 @pytest.fixture()
 def at() -> AppTest:
-    app = new_app()
+    app = new_app("pages/prompt_lab.py")
     assert not app.exception, app.exception
     return app
 
@@ -71,7 +71,7 @@ def test_unknown_model_id_is_explained(at: AppTest) -> None:
 
 
 def test_csv_without_label_column_is_explained() -> None:
-    app = new_app()
+    app = new_app("pages/prompt_lab.py")
     app.selectbox(key="sb_dataset").set_value("upload").run()
     app.text_area(key="sb_paste").set_value("text,category\ngreat film,positive\nawful,negative\n").run()
     assert not app.exception
@@ -81,7 +81,7 @@ def test_csv_without_label_column_is_explained() -> None:
 
 
 def test_pasted_dataset_feeds_the_prompt_lab() -> None:
-    app = new_app()
+    app = new_app("pages/prompt_lab.py")
     app.selectbox(key="sb_dataset").set_value("upload").run()
     rows = "\n".join(f"{t},{lab}" for t, lab in [("great", "yes"), ("bad", "no")] * 10)
     app.text_area(key="sb_paste").set_value("text,label\n" + rows).run()

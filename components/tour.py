@@ -1,0 +1,108 @@
+"""The guided tour (zero-shot -> few-shot -> order matters -> induction heads) and the home page's live example."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from components import prompt_editor as pe
+from engine.datasets import Dataset, Split
+from engine.prompts import Demo, PromptFormat
+from engine.runner import HFRunner
+from engine.scoring import score_prompt
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class TourStep:
+    key: str
+    title: str
+    text: str
+    button: str
+    page: str
+
+
+TOUR_STEPS: tuple[TourStep, ...] = (
+    TourStep(
+        "zero",
+        "Zero-shot",
+        "Only the instruction and the query: what does the model guess with no examples?",
+        "Show zero-shot",
+        "pages/prompt_lab.py",
+    ),
+    TourStep(
+        "few",
+        "Few-shot",
+        "Add four labelled demonstrations: watch the label probabilities move.",
+        "Show 4-shot",
+        "pages/prompt_lab.py",
+    ),
+    TourStep(
+        "order",
+        "Order matters",
+        "The same four demonstrations in different orders: how far does accuracy swing?",
+        "Measure order effects",
+        "pages/sensitivity.py",
+    ),
+    TourStep(
+        "heads",
+        "Induction heads",
+        "Find the heads that copy from earlier in the prompt, then ablate them.",
+        "Find induction heads",
+        "pages/attention.py",
+    ),
+)
+
+
+def _query(split: Split) -> str:
+    return split.test[0].text if split.test else ""
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _live_rows(
+    model: str, dataset: str, seed: int, _runner: HFRunner, _ds: Dataset, _split: Split
+) -> list[dict[str, Any]]:
+    fmt = PromptFormat(_ds.template, _ds.instruction)
+    words = _ds.label_word_map()
+    demos = [
+        Demo(d["text"], d["label"])
+        for d in pe.draw_demos(_split.pool, 4, seed, balanced=True, labels=_ds.label_names)
+    ]
+    query = _query(_split)
+    rows: list[dict[str, Any]] = []
+    for name, shots in (("zero-shot", []), ("4-shot", demos)):
+        res = score_prompt(_runner, fmt, shots, query, words)
+        row: dict[str, Any] = {"prompt": name, "prediction": res.pred}
+        row.update({f"P({lab})": round(p, 3) for lab, p in res.probs.items()})
+        rows.append(row)
+    gold = _split.test[0].label if _split.test else "?"
+    for r in rows:
+        r["gold"] = gold
+    return rows
+
+
+def live_example(runner: HFRunner, ds: Dataset, split: Split, seed: int) -> list[dict[str, Any]]:
+    """Zero-shot vs 4-shot label probabilities of the first test query (cached)."""
+    return _live_rows(runner.info.name, ds.source, seed, runner, ds, split)
+
+
+def start_step(key: str, ds: Dataset, split: Split, seed: int) -> str:
+    """Sets up the shared state for a tour step; returns the page to open."""
+    step = next(s for s in TOUR_STEPS if s.key == key)
+    pe.ensure_defaults(ds, split, seed)
+    st.session_state[pe.QUERY] = _query(split)
+    if key == "zero":
+        pe.set_demos([])
+    elif key == "few":
+        pe.set_demos(pe.draw_demos(split.pool, 4, seed, balanced=True, labels=ds.label_names))
+    if key in ("zero", "few"):
+        # the Prompt Lab shows the result of the last request: make this step's prompt that request
+        st.session_state["pl_last_request"] = (pe.snapshot(), "direct", "none")
+    if key == "order":
+        st.session_state["tour_order"] = True
+    page = step.page if (ROOT / step.page).exists() else "pages/prompt_lab.py"
+    return page
