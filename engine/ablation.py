@@ -51,6 +51,18 @@ ABLATION_MODES: tuple[str, ...] = get_args(AblationMode)
 
 
 # --------------------------------------------------------------------------- head sets
+@dataclass(frozen=True, slots=True)
+class HeadSet:
+    """A named set of heads to ablate together (e.g. "top-5 induction", "5 random")."""
+
+    name: str
+    heads: tuple[Head, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(head_label(layer, head) for layer, head in self.heads)
+
+
 def normalize_heads(heads: Iterable[Head | str], n_layers: int, n_heads: int) -> tuple[Head, ...]:
     """Sorted, de-duplicated ``(layer, head)`` pairs; labels like ``"L3H4"`` are accepted.
 
@@ -88,6 +100,16 @@ def random_heads(
         raise ConfigError(f"Cannot draw {n} random heads: only {len(pool)} heads are left to choose from.")
     picks = rng.choice(len(pool), size=n, replace=False)
     return tuple(sorted(pool[int(i)] for i in picks))
+
+
+def top_vs_random(
+    scores: np.ndarray, n: int, *, score_name: str = "induction", seed: int = 0
+) -> tuple[HeadSet, HeadSet]:
+    """The top-`n` heads by a score, and `n` random other heads as the control (seeded)."""
+    top = top_n_heads(scores, n)
+    n_layers, n_heads = scores.shape
+    control = random_heads(n_layers, n_heads, n, np.random.default_rng(seed), exclude=top)
+    return HeadSet(f"top-{n} {score_name}", top), HeadSet(f"{n} random (seed {seed})", control)
 
 
 # --------------------------------------------------------------------------- hooks
@@ -245,18 +267,6 @@ def mean_head_outputs(runner: HFRunner, texts: Sequence[str], *, batch_size: int
 
 
 # --------------------------------------------------------------------------- experiment
-@dataclass(frozen=True, slots=True)
-class HeadSet:
-    """A named set of heads to ablate together (e.g. "top-5 induction", "5 random")."""
-
-    name: str
-    heads: tuple[Head, ...]
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return tuple(head_label(layer, head) for layer, head in self.heads)
-
-
 @dataclass(frozen=True, slots=True)
 class AblationConfig:
     """What to ablate and how.
