@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install lint typecheck unit integration apptest bench clean
+.PHONY: run test install browser-deps lint typecheck bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -35,7 +35,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint typecheck
+# Debian's Chromium for the browser tests (skipped with a reason when it cannot be installed).
+browser-deps:
+	@test -x /usr/bin/chromium || { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null 2>&1 || echo "warning: could not install chromium; browser tests will be skipped"; }
+
+test: install browser-deps lint typecheck
+	mkdir -p artifacts
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: install

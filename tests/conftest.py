@@ -21,3 +21,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("model"))
         if "app" in parts:
             item.add_marker(pytest.mark.app)
+        if "browser" in parts:
+            item.add_marker(pytest.mark.browser)
+            # one streamlit server and one Chromium per session: keep browser tests together
+            item.add_marker(pytest.mark.xdist_group("browser"))
