@@ -45,11 +45,8 @@ def server() -> Iterator[str]:
         pytest.skip(f"Chromium not found at {CHROMIUM} (install Debian's chromium)")
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    log = (
-        open(ROOT / "artifacts" / "streamlit.log", "w")
-        if (ROOT / "artifacts").exists()
-        else subprocess.DEVNULL
-    )
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    log = open(ROOT / "artifacts" / "streamlit.log", "w")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -92,6 +89,7 @@ def server() -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="session")
