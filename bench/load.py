@@ -1,0 +1,178 @@
+"""Load test: N concurrent browser sessions against `streamlit run app.py` on localhost.
+
+Each session opens the Prompt Lab in its own browser context (its own Streamlit session), types a
+query that carries a unique marker, presses "Score the prompt" and waits for the prediction. The
+bench checks that every session got a result and that the prompt it shows contains its own
+marker and no other session's (no session sees another's state), then prints the success count
+and p50 / p95 latency from click to result.
+
+    python bench/load.py --sessions 8 [--url http://127.0.0.1:8501]   # default: starts its own server
+
+Only localhost is ever contacted. Needs Debian's Chromium at /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResult:
+    index: int
+    ok: bool
+    latency_s: float
+    error: str = ""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("streamlit did not start")
+
+
+async def one_session(browser, url: str, i: int, n: int, timeout_s: float) -> SessionResult:  # type: ignore[no-untyped-def]
+    marker = f"zqx{i:02d}marker"
+    ctx = await browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = await ctx.new_page()
+    page.set_default_timeout(timeout_s * 1000)
+    try:
+        await page.goto(url + "/prompt_lab")
+        query = page.get_by_label("Query")
+        await query.wait_for()
+        await query.fill(f"session {i} {marker}: a warm and funny film")
+        await query.press("Control+Enter")
+        await page.wait_for_timeout(500)
+        t0 = time.perf_counter()
+        await page.get_by_role("button", name="Score the prompt").click()
+        await page.get_by_text("Predicted label").wait_for()
+        latency = time.perf_counter() - t0
+        body = await page.locator('[data-testid="stMain"]').inner_text()
+        others = [f"zqx{j:02d}marker" for j in range(n) if j != i]
+        if marker not in body:
+            return SessionResult(i, False, latency, "own query missing from the scored prompt")
+        leaked = [m for m in others if m in body]
+        if leaked:
+            return SessionResult(i, False, latency, f"sees other sessions' queries: {leaked}")
+        if await page.locator('[data-testid="stException"]').count():
+            return SessionResult(i, False, latency, "exception box")
+        return SessionResult(i, True, latency)
+    except Exception as exc:
+        return SessionResult(i, False, float("nan"), f"{type(exc).__name__}: {exc}"[:200])
+    finally:
+        await ctx.close()
+
+
+async def run(url: str, n: int, timeout_s: float) -> list[SessionResult]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        # warm the model once so the figures measure serving, not the first weight load
+        warm = await one_session(browser, url, 99, 100, timeout_s)
+        if not warm.ok:
+            print(f"warm-up failed: {warm.error}", file=sys.stderr)
+        results = await asyncio.gather(*(one_session(browser, url, i, n, timeout_s) for i in range(n)))
+        await browser.close()
+    return list(results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--url", default=None, help="an already running app (default: start one)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per session")
+    args = parser.parse_args()
+    proc = None
+    url = args.url
+    if url is None:
+        port = _free_port()
+        proc = start_server(port)
+        url = f"http://127.0.0.1:{port}"
+    try:
+        t0 = time.perf_counter()
+        results = asyncio.run(run(url, args.sessions, args.timeout))
+        wall = time.perf_counter() - t0
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+    ok = [r for r in results if r.ok]
+    lat = sorted(r.latency_s for r in ok)
+    print(f"sessions: {len(results)}, succeeded: {len(ok)}, failed: {len(results) - len(ok)}")
+    for r in results:
+        if not r.ok:
+            print(f"  session {r.index}: {r.error}")
+    if lat:
+        p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
+        print(
+            f"latency click -> result: p50 {statistics.median(lat):.2f} s, p95 {p95:.2f} s, max {lat[-1]:.2f} s"
+        )
+    print(
+        f"wall time {wall:.1f} s; no session saw another's result: {all(r.ok or 'sees other' not in r.error for r in results)}"
+    )
+    sys.exit(0 if len(ok) == len(results) else 1)
+
+
+if __name__ == "__main__":
+    main()
