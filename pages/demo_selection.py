@@ -1,0 +1,296 @@
+"""Demo Selection: which demonstrations a retriever picks, in which order, and what it does to accuracy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from components import demo_views as dv
+from components import prompt_editor as pe
+from components import state
+from components.layout import page_setup
+from engine.datasets import Example
+from engine.demo_index import DemoIndex, pca_map
+from engine.errors import USER_ERRORS
+from engine.evaluation import EvalConfig, label_words_from
+from engine.prompts import PromptFormat
+from engine.retrieval import (
+    DESCRIPTIONS,
+    NEEDS_INDEX,
+    NEEDS_MODEL,
+    OPTIONS,
+    ORDERINGS,
+    RETRIEVERS,
+    build_context,
+)
+from engine.runner import HFRunner
+from engine.selection import Selection, StrategyRun, compare_strategies, explain_selection
+
+N_TEST = 200  # test queries held out of the pool (the comparison uses the first N of them)
+POOL_SIZES: dict[str, int | None] = {"1,000": 1000, "5,000": 5000, "20,000": 20000, "whole pool": None}
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _select(
+    key: tuple[Any, ...],
+    query: str,
+    k: int,
+    retrieval: str,
+    ordering: str,
+    seed: int,
+    options: tuple[tuple[str, float], ...],
+    fmt: PromptFormat,
+    words: tuple[tuple[str, str], ...],
+    _pool: tuple[Example, ...],
+    _index: DemoIndex | None,
+    _runner: HFRunner | None,
+) -> Selection:
+    ctx = build_context(
+        _pool,
+        retrieval=retrieval,
+        ordering=ordering,
+        runner=_runner,
+        fmt=fmt,
+        label_words=dict(words),
+        options=dict(options),
+        index=_index,
+    )
+    return explain_selection(query, k, ctx, retrieval=retrieval, ordering=ordering, seed=seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _compare(
+    key: tuple[Any, ...],
+    strategies: tuple[tuple[str, str], ...],
+    cfg: EvalConfig,
+    _pool: tuple[Example, ...],
+    _queries: tuple[Example, ...],
+    _index: DemoIndex | None,
+    _runner: HFRunner,
+    _progress: Any,
+) -> list[StrategyRun]:
+    return compare_strategies(_runner, _pool, _queries, cfg, strategies, index=_index, progress=_progress)
+
+
+def _option_widgets(names: set[str]) -> dict[str, float]:
+    """Sliders for the options that the chosen strategies read."""
+    used = {n: s for n, s in OPTIONS.items() if set(s.used_by) & names}
+    out: dict[str, float] = {}
+    if not used:
+        return out
+    with st.expander("Strategy options", expanded="mmr" in names):
+        cols = st.columns(min(len(used), 3))
+        for i, (name, spec) in enumerate(used.items()):
+            with cols[i % len(cols)]:
+                if spec.integer:
+                    hi = int(min(spec.high, 10_000))
+                    out[name] = int(
+                        st.number_input(
+                            name,
+                            int(spec.low),
+                            hi,
+                            int(spec.default),
+                            step=1,
+                            key=f"ds_opt_{name}",
+                            help=spec.help,
+                        )
+                    )
+                else:
+                    out[name] = float(
+                        st.slider(
+                            name,
+                            float(spec.low),
+                            float(min(spec.high, 5.0)),
+                            float(spec.default),
+                            key=f"ds_opt_{name}",
+                            help=spec.help,
+                        )
+                    )
+    return out
+
+
+page_setup("Demo Selection")
+ds = state.get_dataset()
+seed0 = int(st.session_state.get(state.SEED, 0))
+try:
+    split = state.get_split(min(N_TEST, max(len(ds.examples) // 5, 1)))
+except USER_ERRORS as exc:
+    st.error(str(exc))
+    st.stop()
+pe.ensure_defaults(ds, split, seed0)
+st.caption(
+    "Which demonstrations go into the prompt, and in which order, moves in-context accuracy by tens of points. "
+    "Pick a retriever (which examples) and an ordering (where they sit: the last one is next to the query)."
+)
+
+c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 1, 1.3])
+with c1:
+    retrieval = st.selectbox(
+        "Retriever",
+        list(RETRIEVERS),
+        index=list(RETRIEVERS).index("topk"),
+        key="ds_retrieval",
+        help="\n".join(f"- **{n}**: {DESCRIPTIONS[n]}" for n in RETRIEVERS),
+    )
+with c2:
+    ordering = st.selectbox(
+        "Ordering",
+        list(ORDERINGS),
+        key="ds_ordering",
+        help="\n".join(f"- **{n}**: {DESCRIPTIONS[n]}" for n in ORDERINGS),
+    )
+with c3:
+    k = int(st.number_input("k", 0, 32, 4, key="ds_k", help="number of demonstrations"))
+with c4:
+    seed = int(st.number_input("Seed", 0, 2**31 - 1, seed0, key="ds_seed"))
+with c5:
+    pool_choice = st.selectbox(
+        "Pool size",
+        list(POOL_SIZES),
+        index=1,
+        key="ds_pool_size",
+        help="A seeded sample of the demonstration pool. The sentence-embedding index of a pool is built once "
+        "(minutes for the whole pool of a large data set on a CPU), then loads in seconds.",
+    )
+st.caption(f"**{retrieval}**: {DESCRIPTIONS[retrieval]}  ·  **{ordering}**: {DESCRIPTIONS[ordering]}")
+options = _option_widgets({retrieval, ordering})
+
+cap = POOL_SIZES[pool_choice]
+pool = tuple(split.pool if cap is None else split.pool[:cap])
+labels = list(ds.label_names)
+words = dict(st.session_state.get(pe.LABEL_WORDS, ds.label_word_map()))
+try:
+    fmt = pe.current_format()
+except USER_ERRORS as exc:
+    st.error(f"The shared prompt format is invalid (fix it in the Prompt Lab): {exc}")
+    st.stop()
+
+tab_one, tab_cmp = st.tabs(["One query", "Compare strategies on the test set"])
+
+with tab_one:
+    picks = list(range(min(len(split.test), 50)))
+    q1, q2 = st.columns([3, 2])
+    with q2:
+        pick = st.selectbox(
+            "Or take a test query",
+            [None, *picks],
+            format_func=lambda i: (
+                "(type your own)" if i is None else f"[{split.test[i].label}] {split.test[i].text[:60]}"
+            ),
+            key="ds_query_pick",
+        )
+        if pick is not None and st.session_state.get("ds_last_pick") != pick:
+            st.session_state["ds_query"] = split.test[pick].text
+        st.session_state["ds_last_pick"] = pick
+    with q1:
+        if "ds_query" not in st.session_state:
+            st.session_state["ds_query"] = split.test[0].text if split.test else ""
+        query = st.text_area("Query", key="ds_query", height=90)
+    run = st.button("Select demonstrations", type="primary", key="ds_run")
+    if run:
+        st.session_state["ds_request"] = True
+    if not st.session_state.get("ds_request"):
+        st.info("Choose a strategy and press **Select demonstrations**.")
+    else:
+        try:
+            index = dv.load_index([e.text for e in pool], None) if pool else None
+            runner = state.get_runner() if {retrieval, ordering} & NEEDS_MODEL else None
+            if {retrieval, ordering} & NEEDS_MODEL and runner is None:
+                st.stop()
+            with st.spinner(f"Selecting with {retrieval} + {ordering}..."):
+                sel = _select(
+                    (ds.source, len(ds.examples), pool_choice, seed0, runner.info.name if runner else ""),
+                    query,
+                    k,
+                    retrieval,
+                    ordering,
+                    seed,
+                    tuple(sorted(options.items())),
+                    fmt,
+                    tuple(words.items()),
+                    pool,
+                    index,
+                    runner,
+                )
+        except USER_ERRORS as exc:
+            st.error(str(exc))
+        else:
+            dv.render_selection(sel, labels)
+            chosen = [d.pool_index for d in sel.demos]
+            if sel.demos and st.button("Use these demonstrations in the Prompt Lab", key="ds_to_lab"):
+                pe.set_demos([{"text": d.text, "label": d.label} for d in sel.demos])
+                st.session_state[pe.QUERY] = query
+                st.success("Copied: the Prompt Lab now has these demonstrations and this query.")
+            if index is not None:
+                st.markdown("**Map of the pool** (PCA of the MiniLM embeddings; numbers = prompt positions)")
+                n_points = int(st.slider("Pool points drawn", 200, 5000, 1500, step=100, key="ds_map_points"))
+                proj = pca_map(
+                    index,
+                    index.embed_query(query)[None, :],
+                    must=chosen,
+                    max_points=n_points,
+                    rng=np.random.default_rng(seed),
+                )
+                st.plotly_chart(dv.map_figure(proj, pool, labels, chosen, query), key="ds_map")
+
+with tab_cmp:
+    st.caption(
+        "Evaluates every retriever x ordering chosen below on the same test queries, with the shared prompt "
+        "of the Prompt Lab and direct label scoring (per-query demonstrations, seeded)."
+    )
+    m1, m2, m3 = st.columns([2, 2, 1])
+    with m1:
+        cmp_retrievers = st.multiselect(
+            "Retrievers", list(RETRIEVERS), default=["random", "topk", "mmr"], key="ds_cmp_retrievers"
+        )
+    with m2:
+        cmp_orderings = st.multiselect(
+            "Orderings", list(ORDERINGS), default=["as_retrieved"], key="ds_cmp_orderings"
+        )
+    with m3:
+        n_test = int(
+            st.number_input("Test queries", 1, len(split.test), min(20, len(split.test)), key="ds_cmp_n")
+        )
+    strategies = tuple((r, o) for r in cmp_retrievers for o in cmp_orderings)
+    heavy = [s for s in strategies if set(s) & NEEDS_MODEL]
+    if heavy:
+        st.warning(
+            f"{len(heavy)} strategy(ies) query the model while selecting (mdl, global_e, local_e): "
+            "expect minutes per strategy on a CPU."
+        )
+    if st.button(
+        f"Compare {len(strategies)} strategies", type="primary", key="ds_cmp_run", disabled=not strategies
+    ):
+        st.session_state["ds_cmp_request"] = True
+    if st.session_state.get("ds_cmp_request") and strategies:
+        runner = state.get_runner()
+        if runner is None:
+            st.stop()
+        try:
+            cfg = EvalConfig(
+                fmt=fmt,
+                label_words=label_words_from(labels, words),
+                k=k,
+                seed=seed,
+                options=tuple(sorted(options.items())),
+            )
+            needs_index = any(set(s) & NEEDS_INDEX for s in strategies)
+            index = dv.load_index([e.text for e in pool], None) if pool else None
+            bar = st.progress(0.0, text="Evaluating...")
+            runs = _compare(
+                (ds.source, len(ds.examples), pool_choice, seed0, runner.info.name, n_test, needs_index),
+                strategies,
+                cfg,
+                pool,
+                tuple(split.test[:n_test]),
+                index,
+                runner,
+                lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+            )
+            bar.empty()
+        except USER_ERRORS as exc:
+            st.error(str(exc))
+        else:
+            dv.render_comparison(runs, labels)

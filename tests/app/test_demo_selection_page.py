@@ -1,0 +1,108 @@
+"""Demo Selection page in Streamlit's AppTest: a small pasted data set, the real MiniLM encoder
+(and the real default model for the comparison)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import new_app
+
+POS = [
+    "a wonderful, moving film",
+    "great acting and a clever script",
+    "I loved every minute of it",
+    "funny, warm and beautifully shot",
+    "a triumph of storytelling",
+    "the best movie of the year",
+    "charming and delightful",
+    "brilliant performances all round",
+    "an uplifting and joyful ride",
+    "smart, sharp and entertaining",
+    "a gorgeous, heartfelt drama",
+    "superb direction and music",
+    "pure fun from start to finish",
+    "a touching and wise comedy",
+    "excellent, gripping thriller",
+]
+NEG = [
+    "a dull, lifeless film",
+    "terrible acting and a silly script",
+    "I hated every minute of it",
+    "boring, slow and badly shot",
+    "a mess of a story",
+    "the worst movie of the year",
+    "tedious and annoying",
+    "awful performances all round",
+    "a depressing and joyless slog",
+    "dumb, flat and tiresome",
+    "a clumsy, hollow drama",
+    "poor direction and noisy music",
+    "a chore from start to finish",
+    "a cheap and stupid comedy",
+    "predictable, limp thriller",
+]
+CSV = "text,label\n" + "\n".join(f'"{t}",positive\n"{n}",negative' for t, n in zip(POS, NEG, strict=True))
+
+
+def _page() -> AppTest:
+    at = new_app("pages/demo_selection.py")
+    assert not at.exception, at.exception
+    at.selectbox(key="sb_dataset").set_value("upload").run()
+    at.text_area(key="sb_paste").set_value(CSV).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture()
+def at() -> AppTest:
+    return _page()
+
+
+def _selection_frame(at: AppTest):  # type: ignore[no-untyped-def]
+    return next(d.value for d in at.dataframe if "similarity rank" in d.value.columns)
+
+
+def test_topk_then_similar_last(at: AppTest) -> None:
+    at.text_area(key="ds_query").set_value("a lovely, joyful film")
+    at.number_input(key="ds_k").set_value(4)
+    at.button(key="ds_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    df = _selection_frame(at)
+    assert len(df) == 4
+    sims = list(df["similarity"])
+    assert sims == sorted(sims, reverse=True)  # topk as retrieved: most similar first (farthest)
+    assert list(df["similarity rank"]) == [1, 2, 3, 4]
+    assert at.get("plotly_chart")  # similarity chart and the PCA map
+
+    at.selectbox(key="ds_ordering").set_value("similar_last").run()
+    assert not at.exception, at.exception
+    df2 = _selection_frame(at)
+    assert sorted(df2["pool #"]) == sorted(df["pool #"])
+    assert list(df2["similarity"]) == sorted(sims)  # the nearest sits next to the query
+
+
+def test_mmr_lambda_and_empty_query(at: AppTest) -> None:
+    at.selectbox(key="ds_retrieval").set_value("mmr").run()
+    at.slider(key="ds_opt_mmr_lambda").set_value(0.3)
+    at.button(key="ds_run").click().run()
+    assert not at.exception, at.exception
+    assert len(_selection_frame(at)) == 4
+    at.text_area(key="ds_query").set_value("   ").run()
+    assert not at.exception
+    assert any("query is empty" in e.value for e in at.error)
+
+
+def test_compare_strategies(at: AppTest) -> None:
+    at.number_input(key="ds_k").set_value(2)
+    at.multiselect(key="ds_cmp_retrievers").set_value(["random", "topk"])
+    at.number_input(key="ds_cmp_n").set_value(3)
+    at.button(key="ds_cmp_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    df = next(d.value for d in at.dataframe if "macro_f1" in d.value.columns)
+    assert list(df["retrieval"]) == ["random", "topk"]
+    assert df["accuracy"].between(0, 1).all()
+    shares = df[["share positive", "share negative"]].sum(axis=1)
+    assert ((shares - 1.0).abs() < 1e-6).all()
