@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -59,7 +60,7 @@ def at() -> AppTest:
     return _page()
 
 
-def _selection_frame(at: AppTest):  # type: ignore[no-untyped-def]
+def _selection_frame(at: AppTest) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if "similarity rank" in d.value.columns)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,34 @@ def test_bm25_index_scores() -> None:
     assert s[0] > s[1] > 0 and s[2] == 0
     assert bm.top("sky", 1) == [2]
     np.testing.assert_array_equal(bm.scores("the and of"), 0)  # stop words only
+
+
+class FlakyEncoder(DictEncoder):
+    """Fails on the n-th encode call (an interrupted build)."""
+
+    def __init__(self, vectors: dict[str, np.ndarray], fail_at: int | None) -> None:
+        super().__init__(vectors)
+        self.calls = 0
+        self.fail_at = fail_at
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.fail_at is not None and self.calls == self.fail_at:
+            raise KeyboardInterrupt
+        return super().encode(texts)
+
+
+def test_interrupted_build_resumes(tmp_path: Path) -> None:
+    vecs = random_vectors(100)
+    texts = list(vecs)
+    first = FlakyEncoder(vecs, fail_at=4)
+    with pytest.raises(KeyboardInterrupt):
+        DemoIndex(first, cache_root=tmp_path).build(texts, chunk_size=10)
+    assert first.n_encoded == 30  # three chunks of 10 done and saved before the failure
+    second = FlakyEncoder(vecs, fail_at=None)
+    index = DemoIndex(second, cache_root=tmp_path).build(texts, chunk_size=10)
+    assert second.n_encoded == 70
+    assert index.stats is not None and index.stats.n_encoded == 100
+    ref = DemoIndex(DictEncoder(vecs), cache_root=tmp_path / "ref").build(texts)
+    np.testing.assert_allclose(index.embeddings, ref.embeddings, rtol=1e-6)
+    assert not list(tmp_path.glob("*.partial"))  # cleaned up once complete
