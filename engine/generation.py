@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
 StrategyName = Literal["greedy", "beam", "sample", "contrastive"]
 StopReason = Literal["eos", "stop_sequence", "max_new_tokens", "context_full"]
-STRATEGIES: tuple[str, ...] = get_args(StrategyName)
+STRATEGIES: tuple[StrategyName, ...] = get_args(StrategyName)
 MAX_NEW_TOKENS = 1024
 
 
@@ -650,13 +650,15 @@ def decode_greedy(
 ) -> ChoiceStream:
     """The most likely (penalised) token at each step; ties go to the lowest id."""
     counts: np.ndarray | None = None
-    for _ in range(max_new):
+    token = -1
+    for step in range(max_new):
+        if step:  # never advance past the last token: that forward pass would be wasted
+            session.advance([0], [token])
         raw = session.logprobs()[0]
         counts = np.zeros_like(raw) if counts is None else counts
         token = int(np.argmax(apply_penalties(raw, counts, cfg)))
         yield _choice(raw, token, cfg)
         counts[token] += 1
-        session.advance([0], [token])
 
 
 def decode_sample(
@@ -664,7 +666,10 @@ def decode_sample(
 ) -> ChoiceStream:
     """Ancestral sampling from the temperature / top-k / top-p filtered distribution (seeded `rng`)."""
     counts: np.ndarray | None = None
-    for _ in range(max_new):
+    token = -1
+    for step in range(max_new):
+        if step:  # never advance past the last token: that forward pass would be wasted
+            session.advance([0], [token])
         raw = session.logprobs()[0]
         counts = np.zeros_like(raw) if counts is None else counts
         lp = filter_logits(apply_penalties(raw, counts, cfg), cfg)
@@ -674,7 +679,6 @@ def decode_sample(
         token = int(support[min(pick, support.size - 1)])
         yield _choice(raw, token, cfg)
         counts[token] += 1
-        session.advance([0], [token])
 
 
 def contrastive_scores(
@@ -700,7 +704,10 @@ def decode_contrastive(
 ) -> ChoiceStream:
     """Greedy contrastive decoding: argmax of expert minus amateur over the plausible tokens."""
     counts: np.ndarray | None = None
-    for _ in range(max_new):
+    token = -1
+    for step in range(max_new):
+        if step:  # never advance past the last token: that forward pass would be wasted
+            session.advance([0], [token])
         raw = session.logprobs()[0]
         ama = session.amateur_logprobs()[0]
         counts = np.zeros_like(raw) if counts is None else counts
@@ -710,7 +717,6 @@ def decode_contrastive(
         token = int(np.argmax(scores))
         yield _choice(raw, token, cfg)
         counts[token] += 1
-        session.advance([0], [token])
 
 
 @dataclass(frozen=True, slots=True)
