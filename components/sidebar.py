@@ -1,32 +1,52 @@
-"""The shared sidebar: model, dataset (or the user's upload), device, seed."""
+"""The shared sidebar: language, model, dataset (or the user's upload), device, seed, and
+saving / loading / sharing the experiment."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from components import state
+from components.experiment_io import apply_pending, render_experiment_io
+from components.i18n import LANG_KEY, LANGUAGES, t, t_error
 from engine.datasets import DATASETS, DataError, dataset_names, parse_user_data
 from engine.models import MODELS
 
 CUSTOM = "custom..."
 
 
+def _load_upload(data: bytes, name: str, done_msg: str) -> None:
+    try:
+        st.session_state[state.UPLOADED] = parse_user_data(data, name)
+        st.caption(t(done_msg, n=len(st.session_state[state.UPLOADED].examples)))
+    except DataError as exc:
+        st.session_state[state.UPLOADED] = None
+        st.error(t_error(str(exc)))
+
+
 def render_sidebar() -> None:
+    apply_pending()  # a loaded file or a shared link, before any widget is drawn
     with st.sidebar:
+        st.radio(
+            "Language / 语言",
+            list(LANGUAGES),
+            format_func=lambda c: LANGUAGES[c],
+            horizontal=True,
+            key=LANG_KEY,
+        )
         st.markdown("### ICL Explorer")
         names = [*MODELS, CUSTOM]
         current = str(st.session_state[state.MODEL])
         choice = st.selectbox(
-            "Model",
+            t("Model"),
             names,
             index=names.index(current) if current in MODELS else len(names) - 1,
-            format_func=lambda n: MODELS[n].title if n in MODELS else "Other (local path or HF id)",
+            format_func=lambda n: MODELS[n].title if n in MODELS else t("Other (local path or HF id)"),
             key="sb_model_choice",
-            help="Bundled models are installed by pip; nothing is downloaded at run time.",
+            help=t("Bundled models are installed by pip; nothing is downloaded at run time."),
         )
         if choice == CUSTOM:
             custom = st.text_input(
-                "Local directory, .gguf file or cached Hugging Face id",
+                t("Local directory, .gguf file or cached Hugging Face id"),
                 value="" if current in MODELS else current,
                 key="sb_model_custom",
             )
@@ -38,52 +58,44 @@ def render_sidebar() -> None:
         ds_names = [*dataset_names(), "upload"]
         cur_ds = str(st.session_state[state.DATASET])
         ds = st.selectbox(
-            "Dataset",
+            t("Dataset"),
             ds_names,
             index=ds_names.index(cur_ds) if cur_ds in ds_names else 0,
-            format_func=lambda n: "Your file (CSV / JSONL)" if n == "upload" else DATASETS[n].title,
+            format_func=lambda n: t("Your file (CSV / JSONL)") if n == "upload" else DATASETS[n].title,
             key="sb_dataset",
         )
         st.session_state[state.DATASET] = ds
         if ds == "upload":
             up = st.file_uploader(
-                "CSV or JSONL with `text` and `label` columns", type=["csv", "jsonl", "json"], key="sb_upload"
+                t("CSV or JSONL with `text` and `label` columns"),
+                type=["csv", "jsonl", "json"],
+                key="sb_upload",
             )
             if up is not None:
-                try:
-                    st.session_state[state.UPLOADED] = parse_user_data(up.getvalue(), up.name)
-                    st.caption(f"Loaded {len(st.session_state[state.UPLOADED].examples)} rows.")
-                except DataError as exc:
-                    st.session_state[state.UPLOADED] = None
-                    st.error(str(exc))
+                _load_upload(up.getvalue(), up.name, "Loaded {n} rows.")
             pasted = st.text_area(
-                "...or paste CSV / JSONL here",
+                t("...or paste CSV / JSONL here"),
                 key="sb_paste",
                 height=90,
                 placeholder="text,label\ngreat film,positive",
             )
             if up is None and pasted.strip():
                 fmt_name = "pasted.jsonl" if pasted.lstrip().startswith("{") else "pasted.csv"
-                try:
-                    st.session_state[state.UPLOADED] = parse_user_data(pasted.encode("utf-8"), fmt_name)
-                    st.caption(f"Loaded {len(st.session_state[state.UPLOADED].examples)} pasted rows.")
-                except DataError as exc:
-                    st.session_state[state.UPLOADED] = None
-                    st.error(str(exc))
+                _load_upload(pasted.encode("utf-8"), fmt_name, "Loaded {n} pasted rows.")
             if st.session_state.get(state.UPLOADED) is None:
-                st.info("No file loaded yet: pages use SST-2 until you upload one.")
+                st.info(t("No file loaded yet: pages use SST-2 until you upload one."))
 
         st.session_state[state.DEVICE] = st.radio(
-            "Device",
+            t("Device"),
             ["auto", "cpu", "cuda"],
             index=["auto", "cpu", "cuda"].index(str(st.session_state[state.DEVICE])),
             horizontal=True,
             key="sb_device",
-            help="auto = CUDA when a GPU is present, else CPU.",
+            help=t("auto = CUDA when a GPU is present, else CPU."),
         )
         st.session_state[state.SEED] = int(
             st.number_input(
-                "Seed",
+                t("Seed"),
                 min_value=0,
                 max_value=2**31 - 1,
                 step=1,
@@ -91,3 +103,4 @@ def render_sidebar() -> None:
                 key="sb_seed",
             )
         )
+        render_experiment_io()

@@ -286,3 +286,18 @@ def _load_model(model_dir: Path, gguf_file: str | None) -> Any:
     if gguf_file is not None:
         return AutoModelForCausalLM.from_pretrained(str(model_dir), gguf_file=gguf_file, **kwargs)
     return AutoModelForCausalLM.from_pretrained(str(model_dir), use_safetensors=True, **kwargs)
+
+
+def model_identity(name: str) -> str:
+    """A string that pins the exact weights of a model, for saved experiments.
+
+    GGUF models: ``sha256:<hex> <file name>``; directories: ``dir:<path>``; "" when the model
+    cannot be resolved (the experiment still saves, without a pin).
+    """
+    try:
+        source = resolve(name)
+    except ModelLoadError:
+        return ""
+    if source.kind == "gguf":
+        return f"sha256:{file_sha256(source.path)} {source.path.name}"
+    return f"dir:{source.path}"
