@@ -96,7 +96,7 @@ async def one_session(browser, url: str, i: int, n: int, timeout_s: float) -> Se
     page.set_default_timeout(timeout_s * 1000)
     try:
         await page.goto(url + "/prompt_lab")
-        query = page.get_by_label("Query")
+        query = page.get_by_label("Query", exact=True)
         await query.wait_for()
         await query.fill(f"session {i} {marker}: a warm and funny film")
         await query.press("Control+Enter")
