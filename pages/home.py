@@ -10,7 +10,7 @@ from components import state
 from components.layout import page_setup
 from components.tour import TOUR_STEPS, live_example, start_step
 
-page_setup("ICL Explorer")
+page_setup("ICL Explorer", "pages/home.py")
 
 st.markdown(
     """

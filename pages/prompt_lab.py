@@ -10,6 +10,7 @@ import streamlit as st
 from components import prompt_editor as pe
 from components import state
 from components.charts import label_probability_bar, top_tokens_bar
+from components.i18n import t
 from components.layout import page_setup
 from components.prompt_view import render_prompt
 from engine.errors import USER_ERRORS
@@ -29,18 +30,28 @@ def _score(
     fmt = PromptFormat(snapshot["template"], snapshot["instruction"], snapshot["separator"])
     demos = [Demo(d["text"], d["label"]) for d in snapshot["demos"]]
     return score_prompt(
-        _runner, fmt, demos, snapshot["query"], snapshot["label_words"], scorer=scorer, calibration=calibration
+        _runner,
+        fmt,
+        demos,
+        snapshot["query"],
+        snapshot["label_words"],
+        scorer=scorer,
+        calibration=calibration,
     )
 
 
-page_setup("Prompt Lab")
+page_setup("Prompt Lab", "pages/prompt_lab.py")
 ds = state.get_dataset()
 split = state.get_split()
 seed = int(st.session_state.get(state.SEED, 0))
 pe.ensure_defaults(ds, split, seed)
 st.caption(
-    f"Model **{st.session_state[state.MODEL]}** · dataset **{ds.title}** "
-    f"({len(split.pool)} pool / {len(split.test)} test examples) · labels: {', '.join(ds.label_names)}"
+    t(
+        "{pool} pool / {test} test examples · labels: {labels}",
+        pool=len(split.pool),
+        test=len(split.test),
+        labels=", ".join(ds.label_names),
+    )
 )
 
 pe.render_editor(ds, split, seed)
