@@ -508,6 +508,14 @@ def is_ablated(model: Any) -> bool:
         return _ABLATED.get(model, 0) > 0
 
 
+def clear_caches() -> None:
+    """Forgets every per-model cache of this module (candidates, copying scores, probe scores)."""
+    with _CACHE_LOCK:
+        _CANDIDATES.clear()
+        _COPYING.clear()
+        _SCORES.clear()
+
+
 def runner_candidates(runner: HFRunner) -> np.ndarray:
     """`candidate_tokens` of the runner's tokenizer, cached per model."""
     with _CACHE_LOCK:
