@@ -30,7 +30,7 @@ import numpy as np
 
 from engine.errors import ConfigError
 from engine.prompts import Prompt, label_continuation
-from engine.runner import AttentionResult, ModelRunner
+from engine.runner import AttentionResult, ModelRunner, SequenceLogprobs
 
 BOS_PART = "BOS"
 PART_KINDS: tuple[str, ...] = (BOS_PART, "instruction", "demo", "separator", "query")
@@ -182,3 +182,27 @@ def prompt_attention(runner: ModelRunner, prompt: Prompt) -> tuple[AttentionResu
         raise ConfigError("The prompt is empty.")
     att = runner.attention(text)
     return att, attention_by_part(att, prompt, text)
+
+
+def surprisal_by_demo(seq: SequenceLogprobs, prompt: Prompt) -> list[dict[str, float | int]]:
+    """Per demonstration: mean surprisal (nats) of its tokens and of its label-word tokens.
+
+    Falling label-word surprisal along the demonstrations shows the model picking up the task
+    format from the prompt (the first token of the text has no prediction and is skipped).
+    """
+    text_len = max((b for _a, b in seq.offsets), default=0)
+    parts = assign_parts(prompt, seq.offsets, text_len)
+    lp = np.asarray(seq.token_logprobs, dtype=np.float64)
+    rows: list[dict[str, float | int]] = []
+    for d in range(len(prompt.demos)):
+        in_demo = (np.asarray(parts.demo) == d) & np.isfinite(lp)
+        in_label = (np.asarray(parts.label_demo) == d) & np.isfinite(lp)
+        rows.append(
+            {
+                "demo": d + 1,
+                "tokens": int(in_demo.sum()),
+                "mean_surprisal": float(-lp[in_demo].mean()) if in_demo.any() else float("nan"),
+                "label_surprisal": float(-lp[in_label].sum()) if in_label.any() else float("nan"),
+            }
+        )
+    return rows

@@ -97,3 +97,29 @@ def test_shape_mismatch() -> None:
     bad = AttentionResult(np.zeros((1, 1, 3, 3)), ("a", "b"), ((0, 1), (1, 2)))
     with pytest.raises(ConfigError, match="does not match"):
         attention_by_part(bad, prompt)
+
+
+def test_surprisal_by_demo_by_hand() -> None:
+    from engine.prompt_attention import surprisal_by_demo
+
+    vocab = ["\nSentiment:", " positive", " negative"]
+
+    def logits(ids: Sequence[int]) -> np.ndarray:
+        out = np.zeros(len(vocab) + 2)  # + <bos>, <unk>
+        if ids and ids[-1] == 2:  # after "\nSentiment:" the labels get +2
+            out[3:5] = 2.0
+        return out
+
+    runner = FakeRunner(vocab, logits)
+    prompt = build_prompt(FMT, DEMOS, "nice acting", WORDS)
+    seq = runner.sequence_logprobs(prompt.text.rstrip())
+    n = len(runner.vocab)
+    uniform = np.log(n)
+    after_cue = np.log(2 * np.exp(2.0) + (n - 2)) - 2.0
+    rows = surprisal_by_demo(seq, prompt)
+    assert [r["demo"] for r in rows] == [1, 2]
+    assert [r["tokens"] for r in rows] == [5, 5]
+    assert rows[0]["label_surprisal"] == pytest.approx(after_cue)
+    assert rows[1]["label_surprisal"] == pytest.approx(after_cue)
+    # "\n\nReview:" " great" " film" "\nSentiment:" are uniform, the label is cued
+    assert rows[0]["mean_surprisal"] == pytest.approx((4 * uniform + after_cue) / 5)

@@ -1,0 +1,259 @@
+"""Attention: which heads copy and prefix-match, where the prediction looks, and whether ICL needs them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import state
+from components.heatmaps import (
+    SCORE_TITLES,
+    ablation_bars,
+    demo_attention_bar,
+    gold_prob_scatter,
+    layer_profile,
+    pattern_heatmap,
+    score_heatmap,
+    thumbnail_grid,
+)
+from components.layout import page_setup
+from components.prompt_state import current_prompt_snapshot, inputs_from_snapshot
+from components.surprisal import render_surprisal
+from engine.ablation import ABLATION_MODES, AblationConfig, AblationResult, ablation_experiment, top_vs_random
+from engine.datasets import Example
+from engine.errors import USER_ERRORS
+from engine.evaluation import EvalConfig, label_words_from
+from engine.heads import HEAD_SCORE_NAMES, HeadScores, ProbeConfig, head_label, score_heads
+from engine.prompt_attention import PromptAttention, prompt_attention, surprisal_by_demo
+from engine.prompts import Prompt, PromptFormat, build_prompt
+from engine.runner import AttentionResult, HFRunner, SequenceLogprobs
+
+MAX_PROMPT_TOKENS = 1024  # the pattern viewer keeps [layer, head, q, k] in memory
+SCORE_NAMES: list[str] = list(HEAD_SCORE_NAMES)
+
+
+def _title(name: str) -> str:
+    return SCORE_TITLES.get(name, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _head_scores(model_name: str, seed: int, _runner: HFRunner) -> HeadScores:
+    return score_heads(_runner, config=ProbeConfig(seed=seed))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _prompt_attention(
+    model_name: str, text: str, segments: str, _runner: HFRunner, _prompt: Prompt
+) -> tuple[AttentionResult, PromptAttention]:
+    return prompt_attention(_runner, _prompt)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _surprisal(model_name: str, text: str, _runner: HFRunner) -> SequenceLogprobs:
+    return _runner.sequence_logprobs(text)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _ablation(
+    key: tuple[Any, ...],
+    cfg: EvalConfig,
+    abl: AblationConfig,
+    _runner: HFRunner,
+    _pool: tuple[Example, ...],
+    _queries: tuple[Example, ...],
+    _progress: Any,
+) -> AblationResult:
+    return ablation_experiment(_runner, _pool, _queries, cfg, abl, progress=_progress)
+
+
+page_setup("Attention", "pages/attention.py")
+st.caption(
+    "Induction heads (Olsson et al. 2022) attend from a token to whatever followed its earlier "
+    "occurrence and copy it; they are thought to carry much of in-context learning. Find them, see "
+    "what they do on your prompt, and knock them out."
+)
+maybe_runner = state.get_runner()
+if maybe_runner is None:
+    st.stop()
+runner: HFRunner = maybe_runner
+seed = int(st.session_state.get(state.SEED, 0))
+model_name = runner.info.name
+
+# ------------------------------------------------------------------------------- head scores
+st.header("Head scores")
+try:
+    with st.spinner("Scoring every head on seeded random repeated sequences..."):
+        scores = _head_scores(model_name, seed, runner)
+except USER_ERRORS as exc:
+    st.error(str(exc))
+    st.stop()
+st.caption(
+    f"{scores.n_layers} layers × {scores.n_heads} heads · probes: 4 × (BOS + 2 × 50) random tokens for "
+    "induction / previous / duplicate token, 4 × (BOS + 4 × 25) for prefix matching (seed "
+    f"{seed} from the sidebar) · copying from the weights (OV-circuit eigenvalues, -1 … 1)."
+)
+tabs = st.tabs([SCORE_TITLES[n] for n in HEAD_SCORE_NAMES])
+for tab, name in zip(tabs, HEAD_SCORE_NAMES, strict=True):
+    with tab:
+        st.plotly_chart(score_heatmap(scores.scores[name], name), width="stretch", key=f"att_heatmap_{name}")
+
+c1, c2 = st.columns([1, 1])
+with c1:
+    sort_by = st.selectbox("Sort the table by", SCORE_NAMES, format_func=_title, key="att_sort")
+with c2:
+    top_n = int(st.number_input("Heads shown", 1, scores.n_layers * scores.n_heads, 15, key="att_top_n"))
+table = pd.DataFrame(scores.table()).sort_values(sort_by, ascending=False).head(top_n)
+st.dataframe(table.round(4), hide_index=True, width="stretch", key="att_table")
+
+# ------------------------------------------------------------------------------- current prompt
+st.header("On the current prompt")
+prompt: Prompt | None = None
+snap = current_prompt_snapshot()
+try:
+    fmt, demos, query, words = inputs_from_snapshot(snap)
+    prompt = build_prompt(
+        fmt,
+        demos,
+        query,
+        words,
+        count_tokens=lambda s: len(runner.encode(s)),
+        max_tokens=min(runner.info.n_ctx, MAX_PROMPT_TOKENS),
+    )
+except USER_ERRORS as exc:
+    st.error(f"The current prompt cannot be built: {exc} Fix it in the Prompt Lab.")
+
+if prompt is not None:
+    if prompt.n_dropped:
+        st.warning(
+            f"{prompt.n_dropped} demonstration(s) were dropped from the far end to fit {MAX_PROMPT_TOKENS} tokens."
+        )
+    with st.spinner("Running the prompt with attention patterns..."):
+        att, pa = _prompt_attention(model_name, prompt.text, repr(prompt.segments), runner, prompt)
+    st.caption(
+        f"{len(att.tokens)} tokens, {len(prompt.demos)} demonstrations; the last token is where the label is predicted."
+    )
+
+    st.subheader("Pattern viewer")
+    best = scores.top("induction", 1)[0][0]
+    v1, v2 = st.columns(2)
+    with v1:
+        layer = int(st.number_input("Layer", 0, scores.n_layers - 1, best[0], key="att_layer"))
+    with v2:
+        head = int(st.number_input("Head", 0, scores.n_heads - 1, best[1], key="att_head"))
+    st.caption(
+        f"{head_label(layer, head)}: induction {scores.scores['induction'][layer, head]:.3f} · "
+        f"previous token {scores.scores['previous_token'][layer, head]:.3f} · "
+        f"copying {scores.scores['copying'][layer, head]:.3f}. Hover a cell for the token pair and weight."
+    )
+    st.plotly_chart(
+        pattern_heatmap(
+            att.pattern[layer, head], att.tokens, f"{head_label(layer, head)} on the current prompt"
+        ),
+        width="stretch",
+        key="att_pattern",
+    )
+
+    with st.expander("All heads at a glance (thumbnails)", expanded=False):
+        lo, hi = st.slider(
+            "Layers", 0, scores.n_layers - 1, (0, min(scores.n_layers - 1, 11)), key="att_thumb_layers"
+        )
+        st.plotly_chart(
+            thumbnail_grid(att.pattern, layers=range(lo, hi + 1)), width="stretch", key="att_thumbs"
+        )
+
+    st.subheader("Where the prediction looks: demonstrations and label words")
+    st.caption(
+        "Attention of the final position to each demonstration, split into its label word and the rest "
+        "(label words as anchors, Wang et al. 2023), averaged over the heads of the chosen layers."
+    )
+    if pa.n_demos:
+        a_lo, a_hi = st.slider(
+            "Layers averaged", 0, scores.n_layers - 1, (0, scores.n_layers - 1), key="att_demo_layers"
+        )
+        rows = pa.by_demo(list(range(a_lo, a_hi + 1)))
+        d1, d2 = st.columns(2)
+        with d1:
+            st.plotly_chart(demo_attention_bar(rows), width="stretch", key="att_demo_bar")
+        with d2:
+            st.plotly_chart(layer_profile(pa.by_layer()), width="stretch", key="att_layer_profile")
+        st.dataframe(pd.DataFrame(rows).round(4), hide_index=True, key="att_demo_table")
+    else:
+        st.info("The prompt has no demonstrations: add some in the Prompt Lab.")
+
+    st.subheader("Per-token log-probs of the prompt")
+    seq = _surprisal(model_name, pa.text, runner)
+    render_surprisal(seq)
+    if pa.n_demos:
+        st.caption(
+            "Mean surprisal per demonstration, and of its label word: falling values = the format is learnt."
+        )
+        st.dataframe(
+            pd.DataFrame(surprisal_by_demo(seq, prompt)).round(3), hide_index=True, key="att_surprisal_table"
+        )
+
+# ------------------------------------------------------------------------------- ablation
+st.header("Ablation: does ICL need these heads?")
+st.caption(
+    "Evaluates the current prompt format on test queries (fresh demonstrations per query, seeded) three "
+    "times: intact, with the top heads ablated, and with as many random other heads ablated as a control. "
+    "Hooks on each layer's output projection replace the heads' outputs; the model itself is never changed."
+)
+b1, b2, b3, b4, b5 = st.columns(5)
+with b1:
+    by = st.selectbox("Rank heads by", SCORE_NAMES, format_func=_title, key="att_abl_by")
+with b2:
+    n_heads = int(st.number_input("Heads to ablate", 1, 64, 5, key="att_abl_n"))
+with b3:
+    mode = st.selectbox(
+        "Mode", list(ABLATION_MODES), key="att_abl_mode", help="mean: the head's average output"
+    )
+with b4:
+    k = int(st.number_input("k (demonstrations)", 0, 32, 8, key="att_abl_k"))
+with b5:
+    n_queries = int(st.number_input("Test queries", 2, 1000, 40, key="att_abl_queries"))
+run = st.button("Run the ablation", type="primary", key="att_abl_run")
+if run:
+    st.session_state["att_abl_request"] = (by, n_heads, mode, k, n_queries)
+
+request = st.session_state.get("att_abl_request")
+if request is not None:
+    by_r, n_r, mode_r, k_r, nq_r = request
+    try:
+        ds = state.get_dataset()
+        split = state.get_split()
+        fmt_a = PromptFormat(snap["template"], snap["instruction"], snap["separator"])
+        cfg = EvalConfig(
+            fmt=fmt_a, label_words=label_words_from(ds.label_names, snap["label_words"]), k=k_r, seed=seed
+        )
+        top, control = top_vs_random(scores.scores[by_r], n_r, score_name=by_r, seed=seed)
+        abl = AblationConfig((top, control), mode_r)
+        queries = tuple(split.test[:nq_r])
+        bar = st.progress(0.0, text="Evaluating...")
+        key = (model_name, ds.source, len(ds.examples), seed, len(split.pool), nq_r)
+        result = _ablation(
+            key, cfg, abl, runner, tuple(split.pool), queries, lambda f, m: bar.progress(min(f, 1.0), text=m)
+        )
+        bar.empty()
+    except USER_ERRORS as exc:
+        st.error(str(exc))
+    else:
+        summary = result.summary()
+        st.caption(f"{len(queries)} queries from {ds.title}, k = {k_r}, {mode_r} ablation, ranked by {by_r}.")
+        r1, r2 = st.columns(2)
+        with r1:
+            st.plotly_chart(ablation_bars(summary), width="stretch", key="att_abl_bars")
+        with r2:
+            st.plotly_chart(gold_prob_scatter(result.label_probs()), width="stretch", key="att_abl_scatter")
+        st.dataframe(pd.DataFrame(summary).round(4), hide_index=True, key="att_abl_table")
+        probs = pd.DataFrame(result.label_probs())
+        mean_probs = probs.pivot_table(index="condition", columns="label", values="prob", aggfunc="mean")
+        st.caption("Mean probability of each label under each condition (side by side).")
+        st.dataframe(mean_probs.round(4), key="att_abl_probs")
+        drop_top = summary[1]["accuracy_drop"]
+        drop_rand = summary[2]["accuracy_drop"]
+        st.markdown(
+            f"Accuracy drop: **{drop_top:+.3f}** with the top-{n_r} {by_r} heads ablated, "
+            f"**{drop_rand:+.3f}** with {n_r} random heads."
+        )
