@@ -1,0 +1,339 @@
+"""Generation: few-shot / chain-of-thought prompts, two decoding strategies side by side, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import generation_views as gv
+from components import state
+from components.layout import page_setup
+from engine.cot import (
+    GenDemo,
+    GenFormat,
+    GenPrompt,
+    build_gen_prompt,
+    compile_answer_pattern,
+    gold_completion,
+    parse_answer,
+)
+from engine.datasets import DataError
+from engine.errors import USER_ERRORS
+from engine.gen_metrics import evaluate_generation, reference_perplexities, score_prediction
+from engine.gen_tasks import (
+    GenTask,
+    gen_task_names,
+    load_gen_task,
+    parse_gen_upload,
+    split_gen_task,
+)
+from engine.generation import DecodeConfig, GenerationResult, GenerationStream, HFStepModel
+from engine.runner import HFRunner
+
+page_setup("Generation", "pages/generation.py")
+seed = int(st.session_state.get(state.SEED, 0))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _upload(data: bytes, filename: str) -> GenTask:
+    return parse_gen_upload(data, filename)
+
+
+# ---------------------------------------------------------------- examples: built-in task or upload
+src_col, task_col = st.columns([1, 3])
+with src_col:
+    source = st.radio(
+        "Examples from",
+        ["builtin", "upload"],
+        format_func=lambda s: {"builtin": "built-in task", "upload": "your file"}[s],
+        key=gv.GEN_SOURCE,
+    )
+task: GenTask | None = None
+with task_col:
+    if source == "builtin":
+        name = st.selectbox(
+            "Task", gen_task_names(), format_func=lambda n: load_gen_task(n).title, key=gv.GEN_TASK
+        )
+        task = load_gen_task(name)
+        st.caption(f"{task.description} {len(task.items)} items.")
+    else:
+        up = st.file_uploader(
+            "CSV or JSONL with `input` and `output` columns (optional `reasoning`)",
+            type=["csv", "jsonl", "json", "tsv"],
+            key="gen_upload",
+        )
+        pasted = st.text_area("…or paste CSV / JSONL here", key="gen_paste", height=80)
+        try:
+            if up is not None:
+                task = _upload(up.getvalue(), up.name)
+            elif pasted.strip():
+                task = _upload(
+                    pasted.encode("utf-8"),
+                    "pasted.jsonl" if pasted.lstrip().startswith("{") else "pasted.csv",
+                )
+        except DataError as exc:
+            st.error(str(exc))
+        if task is None:
+            st.info("Upload or paste a file to use its rows; until then the English → French task is used.")
+if task is None:
+    task = load_gen_task("en_fr")
+split = split_gen_task(task, seed=seed)
+gv.ensure_defaults(task, split, seed)
+
+loaded = state.get_runner()
+if loaded is None:
+    st.stop()
+runner: HFRunner = loaded
+
+# ---------------------------------------------------------------- prompt editor
+left, right = st.columns([3, 2])
+with left:
+    st.text_area("Instruction (optional, goes first)", key=gv.GEN_INSTRUCTION, height=68)
+    b1, b2 = st.columns(2)
+    b1.button(
+        "Use the Prompt Lab instruction",
+        key="gen_take_pl_instruction",
+        on_click=lambda: st.session_state.__setitem__(
+            gv.GEN_INSTRUCTION, str(st.session_state.get(gv.PL_INSTRUCTION, ""))
+        ),
+        disabled=gv.PL_INSTRUCTION not in st.session_state,
+        help="Open the Prompt Lab first to have an instruction there.",
+    )
+    b2.button(
+        "Send this instruction to the Prompt Lab",
+        key="gen_send_pl_instruction",
+        on_click=lambda: st.session_state.__setitem__(
+            gv.PL_INSTRUCTION, str(st.session_state.get(gv.GEN_INSTRUCTION, ""))
+        ),
+    )
+    st.text_input(
+        "Template: {input}, optional {reasoning}, {output}",
+        key=gv.GEN_TEMPLATE,
+        help="The query is rendered up to the first field after {input}; the model writes the rest.",
+    )
+with right:
+    zero_shot = st.checkbox("Zero-shot chain of thought (add a trigger after the query)", key="gen_zero_shot")
+    trigger = st.text_input(
+        "Trigger", value="Let's think step by step.", key="gen_trigger", disabled=not zero_shot
+    )
+    pattern = st.text_input(
+        "Answer pattern (regex; group `answer` or 1; empty = first line)", key=gv.GEN_PATTERN
+    )
+    stop_text = st.text_input("Stop sequences (comma-separated, \\n = newline)", key=gv.GEN_STOP)
+
+st.markdown("**Demonstrations** (input, reasoning for chain-of-thought templates, output)")
+d1, d2, d3 = st.columns([1, 1.3, 2])
+k = int(
+    d1.number_input(
+        "k",
+        min_value=0,
+        max_value=min(16, len(split.pool)),
+        value=min(3, len(split.pool)),
+        step=1,
+        key="gen_k",
+    )
+)
+if d2.button("Draw from the task", key="gen_draw"):
+    gv.set_demos(gv.draw_demos(split, k, seed + int(st.session_state.get(gv.GEN_EDITOR_VERSION, 0))))
+
+
+d3.button(
+    "Take the Prompt Lab demonstrations and query",
+    key="gen_from_pl",
+    on_click=gv.take_prompt_lab_demos,
+    disabled=gv.PL_DEMOS not in st.session_state,
+    help="Text becomes the input and the label word the output; the template's {text}/{label} become {input}/{output}.",
+)
+edited = st.data_editor(
+    pd.DataFrame(
+        st.session_state.get(gv.GEN_DEMOS_BASE, []), columns=["input", "reasoning", "output"]
+    ).astype("string"),
+    key=f"gen_demo_editor_{st.session_state.get(gv.GEN_EDITOR_VERSION, 0)}",
+    num_rows="dynamic",
+    width="stretch",
+    hide_index=True,
+)
+st.session_state[gv.GEN_DEMOS] = gv.rows_from_editor(edited)
+
+q1, q2 = st.columns([3, 2])
+with q2:
+
+    def _use_test_item() -> None:
+        it = split.test[int(st.session_state.get("gen_test_pick", 0))]
+        st.session_state[gv.GEN_QUERY] = it.input
+        st.session_state[gv.GEN_REFERENCE] = it.output
+        st.session_state["gen_reference_reasoning"] = it.reasoning
+
+    st.selectbox(
+        "…or take a test item",
+        list(range(len(split.test))),
+        format_func=lambda i: f"{split.test[i].input} → {split.test[i].output}",
+        key="gen_test_pick",
+    )
+    st.button("Use this test item", key="gen_use_test", on_click=_use_test_item)
+with q1:
+    st.text_input("Query", key=gv.GEN_QUERY)
+    st.text_input("Reference output (optional: enables the metrics)", key=gv.GEN_REFERENCE)
+
+# ---------------------------------------------------------------- decoding settings
+st.subheader("Decoding")
+max_new = int(
+    st.number_input("Max new tokens", min_value=1, max_value=256, value=32, step=1, key="gen_max_new")
+)
+col_a, col_b = st.columns(2)
+with col_a:
+    st.markdown("**Strategy A**")
+    cfg_a = gv.decoding_controls("gen_a", n_layers=runner.info.n_layers, default="greedy", seed=seed)
+with col_b:
+    st.markdown("**Strategy B**")
+    cfg_b = gv.decoding_controls("gen_b", n_layers=runner.info.n_layers, default="sample", seed=seed)
+
+
+def _inputs() -> tuple[GenFormat, list[GenDemo], GenPrompt, dict[str, DecodeConfig]]:
+    """The prompt and both configs from the widgets (raises the engine's user errors)."""
+    fmt = GenFormat(
+        template=str(st.session_state[gv.GEN_TEMPLATE]),
+        instruction=str(st.session_state[gv.GEN_INSTRUCTION]),
+        zero_shot_cot=zero_shot,
+        trigger=trigger,
+    )
+    demos = [GenDemo(d["input"], d["output"], d["reasoning"]) for d in st.session_state[gv.GEN_DEMOS]]
+    prompt = build_gen_prompt(
+        fmt,
+        demos,
+        str(st.session_state[gv.GEN_QUERY]),
+        count_tokens=lambda s: len(runner.encode(s)),
+        max_tokens=runner.info.n_ctx,
+        reserve_tokens=max_new,
+    )
+    if pattern.strip():
+        compile_answer_pattern(pattern)
+    stops = gv.parse_stop_list(stop_text)
+    cfgs = {
+        f"A: {c.strategy}": replace(c, max_new_tokens=max_new, stop=stops) for c in (cfg_a,) if c is not None
+    }
+    cfgs.update(
+        {
+            f"B: {c.strategy}": replace(c, max_new_tokens=max_new, stop=stops)
+            for c in (cfg_b,)
+            if c is not None
+        }
+    )
+    return fmt, demos, prompt, cfgs
+
+
+run = st.button("Generate with both strategies", type="primary", key="gen_run")
+if run and (cfg_a is None or cfg_b is None):
+    st.error("Fix the decoding settings above first.")
+elif run:
+    try:
+        fmt, demos, prompt, cfgs = _inputs()
+    except USER_ERRORS as exc:
+        st.error(str(exc))
+        st.stop()
+    if prompt.n_dropped:
+        st.warning(
+            f"{prompt.n_dropped} demonstration(s) were dropped from the far end so the prompt fits the context."
+        )
+    model = HFStepModel(runner)
+    results: dict[str, GenerationResult] = {}
+    live = st.columns(len(cfgs))
+    try:
+        for (label, cfg), col in zip(cfgs.items(), live, strict=True):
+            with col:
+                st.caption(f"{label} — generating…")
+                box = st.empty()
+                stream = GenerationStream(model, prompt.text, cfg)
+                text = ""
+                for tok in stream:
+                    text += tok.delta
+                    box.code(text + "▌", language=None)
+                results[label] = stream.result()
+                box.code(results[label].text, language=None)
+    except USER_ERRORS as exc:
+        st.error(str(exc))
+        st.stop()
+    reference = str(st.session_state.get(gv.GEN_REFERENCE, "")).strip()
+    ppl = None
+    gold = (
+        gold_completion(fmt, reference, str(st.session_state.get("gen_reference_reasoning", "")))
+        if reference
+        else None
+    )
+    if gold is not None:
+        (ppl,) = reference_perplexities(runner, [prompt.text], [gold])
+    st.session_state[gv.GEN_RESULTS] = {
+        "prompt": prompt,
+        "reference": reference,
+        "perplexity": ppl,
+        "pattern": pattern,
+        "results": results,
+        "configs": {k: gv.describe(c) for k, c in cfgs.items()},
+    }
+    st.rerun()
+
+last: dict[str, Any] | None = st.session_state.get(gv.GEN_RESULTS)
+if last is None:
+    st.info("Set the prompt and the two strategies, then press **Generate with both strategies**.")
+else:
+    with st.expander(f"Prompt ({len(last['prompt'].demos)} demonstrations)"):
+        st.code(last["prompt"].text, language=None)
+    cols = st.columns(len(last["results"]))
+    scores = {}
+    for n, ((label, result), col) in enumerate(zip(last["results"].items(), cols, strict=True)):
+        with col:
+            st.markdown(f"**{label}** — {last['configs'][label]}")
+            st.code(result.text, language=None)
+            parsed = parse_answer(result.text, last["pattern"] or None)
+            note = "" if parsed.matched or not last["pattern"] else " (pattern not found: first line)"
+            st.markdown(f"Answer: **{parsed.answer or '∅'}**{note}")
+            gv.render_generation(result, key=f"gen_view_{n}")
+            if last["reference"]:
+                scores[label] = score_prediction(
+                    parsed.answer, last["reference"], perplexity=last["perplexity"]
+                )
+    if scores:
+        st.markdown(f"**Metrics** against the reference “{last['reference']}”")
+        gv.render_metrics(scores, key="gen_metrics")
+
+# ---------------------------------------------------------------- evaluation on the task's test items
+with st.expander("Evaluate strategy A on the task's test items"):
+    n_eval = int(
+        st.number_input(
+            "Test items",
+            min_value=1,
+            max_value=len(split.test),
+            value=min(5, len(split.test)),
+            step=1,
+            key="gen_eval_n",
+        )
+    )
+    if st.button("Evaluate", key="gen_eval_run"):
+        if cfg_a is None:
+            st.error("Fix strategy A's settings first.")
+        else:
+            try:
+                fmt, demos, _prompt, cfgs = _inputs()
+                bar = st.progress(0.0, text="Generating…")
+
+                def _progress(fraction: float, message: str) -> None:
+                    bar.progress(fraction, text=message)
+
+                st.session_state[gv.GEN_EVAL] = evaluate_generation(
+                    HFStepModel(runner),
+                    fmt,
+                    demos,
+                    split.test[:n_eval],
+                    next(iter(cfgs.values())),
+                    answer_pattern=pattern or None,
+                    runner=runner,
+                    progress=_progress,
+                )
+                bar.empty()
+            except USER_ERRORS as exc:
+                st.error(str(exc))
+    if st.session_state.get(gv.GEN_EVAL) is not None:
+        gv.render_eval(st.session_state[gv.GEN_EVAL], key="gen_eval")
