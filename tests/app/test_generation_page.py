@@ -60,8 +60,8 @@ def test_chain_of_thought_task_and_prompt_lab_instruction() -> None:
     at = _page()
     at.selectbox(key="gen_task").set_value("addition").run()
     assert not at.exception, at.exception
-    assert "{reasoning}" in at.text_input(key="gen_template").value
-    assert "answer is" in at.text_input(key="gen_pattern").value
+    assert "{reasoning}" in str(at.text_input(key="gen_template").value)
+    assert "answer is" in str(at.text_input(key="gen_pattern").value)
     assert all(d["reasoning"] for d in at.session_state["gen_demos"])
     # the instruction travels to the Prompt Lab and back
     at.text_area(key="gen_instruction").set_value("Add carefully.").run()
@@ -75,7 +75,9 @@ def test_chain_of_thought_task_and_prompt_lab_instruction() -> None:
 def test_uploaded_rows_become_the_task() -> None:
     at = _page()
     at.radio(key="gen_source").set_value("upload").run()
-    at.text_area(key="gen_paste").set_value("input,output\nsun,soleil\nmoon,lune\nstar,étoile\nsea,mer\n").run()
+    at.text_area(key="gen_paste").set_value(
+        "input,output\nsun,soleil\nmoon,lune\nstar,étoile\nsea,mer\n"
+    ).run()
     assert not at.exception, at.exception
     assert at.session_state["gen_for_task"] == "upload:pasted.csv"
     at.text_area(key="gen_paste").set_value("input,answer\nsun,soleil\n").run()

@@ -1,0 +1,136 @@
+"""Response Ranking: score candidate responses by log P(R | I) and compare with the user's marks."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import generation_views as gv
+from components import state
+from components.layout import page_setup
+from engine.errors import USER_ERRORS
+from engine.ranking import (
+    DEFAULT_RANK_TEMPLATE,
+    SCORE_KINDS,
+    Candidate,
+    RankConfig,
+    RankingResult,
+    ScoreKind,
+    rank_responses,
+)
+from engine.runner import HFRunner
+
+DEFAULT_CANDIDATES = pd.DataFrame(
+    {
+        "response": [
+            "The capital of France is Paris.",
+            "Paris.",
+            "The capital of France is Lyon.",
+            "I don't know.",
+        ],
+        "good": [True, True, False, False],
+    }
+)
+DEFAULT_DEMOS = pd.DataFrame(
+    {"instruction": pd.Series([], dtype="string"), "response": pd.Series([], dtype="string")}
+)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _rank(model_name: str, cfg: RankConfig, _runner: HFRunner) -> RankingResult:
+    return rank_responses(_runner, cfg, score_kind="sum", tau=1.0)
+
+
+page_setup("Response Ranking", "pages/ranking.py")
+runner = state.get_runner()
+if runner is None:
+    st.stop()
+
+st.session_state.setdefault("rk_instruction", "What is the capital of France?")
+left, right = st.columns([3, 2])
+with left:
+    st.text_area("Instruction I", key="rk_instruction", height=80)
+    st.markdown("**Candidate responses** — tick *good* for the ones you prefer; add or delete rows.")
+    cands = st.data_editor(
+        DEFAULT_CANDIDATES,
+        key="rk_candidates",
+        num_rows="dynamic",
+        width="stretch",
+        hide_index=True,
+        column_config={
+            "response": st.column_config.TextColumn("response", width="large"),
+            "good": st.column_config.CheckboxColumn("good", default=False, width="small"),
+        },
+    )
+with right:
+    has_chat = runner.info.has_chat_template
+    use_chat = st.checkbox(
+        "Use the model's chat template",
+        value=has_chat,
+        disabled=not has_chat,
+        key="rk_chat",
+        help="The instruction becomes a user turn and each response the assistant's reply."
+        if has_chat
+        else "This model has no chat template; the plain layout is used.",
+    )
+    if use_chat and has_chat:
+        system = st.text_input("System message (empty = the template's default)", key="rk_system")
+        template = DEFAULT_RANK_TEMPLATE
+    else:
+        system = ""
+        template = st.text_input(
+            "Plain layout ({instruction} then {response})", value=DEFAULT_RANK_TEMPLATE, key="rk_template"
+        )
+    kind: ScoreKind = st.radio(
+        "Score s(I, R)",
+        SCORE_KINDS,
+        format_func=lambda k: {"sum": "log P(R | I) (sum)", "mean": "mean log-prob per token"}[k],
+        horizontal=True,
+        key="rk_score_kind",
+        help="The sum favours short responses; the mean does not.",
+    )
+    tau = st.slider("Temperature τ of the contrastive loss", 0.05, 10.0, 1.0, 0.05, key="rk_tau")
+    with st.expander("Few-shot examples before the instruction (optional)"):
+        demos = st.data_editor(
+            DEFAULT_DEMOS, key="rk_demos", num_rows="dynamic", width="stretch", hide_index=True
+        )
+
+run = st.button("Score the responses", type="primary", key="rk_run")
+if run:
+    candidates = tuple(
+        Candidate(str(r["response"]), bool(r["good"]) if not pd.isna(r["good"]) else False)
+        for r in cands.to_dict("records")
+        if not pd.isna(r["response"]) and str(r["response"]).strip()
+    )
+    pairs = tuple(
+        (
+            "" if pd.isna(r["instruction"]) else str(r["instruction"]),
+            "" if pd.isna(r["response"]) else str(r["response"]),
+        )
+        for r in demos.to_dict("records")
+        if not (pd.isna(r["instruction"]) and pd.isna(r["response"]))
+    )
+    try:
+        cfg = RankConfig(
+            instruction=str(st.session_state["rk_instruction"]),
+            candidates=candidates,
+            demos=pairs,
+            use_chat_template=bool(use_chat and has_chat),
+            template=template,
+            system=system,
+        )
+        with st.spinner(f"Scoring {len(candidates)} responses…"):
+            st.session_state[gv.RK_RESULT] = _rank(runner.info.name, cfg, runner)
+    except USER_ERRORS as exc:
+        st.error(str(exc))
+        st.session_state.pop(gv.RK_RESULT, None)
+
+result: RankingResult | None = st.session_state.get(gv.RK_RESULT)
+if result is None:
+    if not run:
+        st.info(
+            "Write the instruction and the responses, mark the good ones, then press **Score the responses**."
+        )
+else:
+    st.subheader("The model's ranking")
+    gv.render_ranking(result, kind=kind, tau=float(tau), key="rk_view")
