@@ -39,7 +39,7 @@ from engine.prompts import DEFAULT_SEPARATOR, PromptError
 from engine.runner import ModelRunner, ProgressFn, ScoreRequest
 
 ScoreKind = Literal["sum", "mean"]
-SCORE_KINDS: tuple[str, ...] = get_args(ScoreKind)
+SCORE_KINDS: tuple[ScoreKind, ...] = get_args(ScoreKind)
 DEFAULT_RANK_TEMPLATE = "Instruction: {instruction}\nResponse: {response}"
 
 

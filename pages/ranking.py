@@ -81,7 +81,7 @@ with right:
         template = st.text_input(
             "Plain layout ({instruction} then {response})", value=DEFAULT_RANK_TEMPLATE, key="rk_template"
         )
-    kind: ScoreKind = st.radio(
+    kind_choice = st.radio(
         "Score s(I, R)",
         SCORE_KINDS,
         format_func=lambda k: {"sum": "log P(R | I) (sum)", "mean": "mean log-prob per token"}[k],
@@ -89,6 +89,7 @@ with right:
         key="rk_score_kind",
         help="The sum favours short responses; the mean does not.",
     )
+    kind: ScoreKind = kind_choice or "sum"
     tau = st.slider("Temperature τ of the contrastive loss", 0.05, 10.0, 1.0, 0.05, key="rk_tau")
     with st.expander("Few-shot examples before the instruction (optional)"):
         demos = st.data_editor(
