@@ -47,18 +47,55 @@ def t_error(message: str) -> str:
 
 _T_CALL = re.compile(r"""\bt\(\s*(?P<q>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*[,)]""")
 
+# Constructors whose string fields are English keys translated at render time (positions, names).
+_KEYED_CALLS: dict[str, tuple[tuple[int, ...], frozenset[str]]] = {
+    "TourStep": ((1, 2, 3), frozenset({"title", "text", "button"})),
+}
 
-def missing_translations(root: Path | None = None) -> list[str]:
-    """English keys passed to t("...") in pages/ and components/ that have no Chinese entry."""
+
+def _literal_keys(source: str) -> set[str]:
+    """String literals passed as t("...")'s first argument or as the translated fields of
+    `_KEYED_CALLS` (implicitly concatenated and triple-quoted literals included)."""
     import ast
 
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # fall back to the plain pattern on a file that does not parse
+        keys: set[str] = set()
+        for m in _T_CALL.finditer(source):
+            try:
+                keys.add(ast.literal_eval(m.group("q")))
+            except (ValueError, SyntaxError):
+                continue
+        return keys
+
+    def literal(node: ast.expr) -> str | None:
+        return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+    keys = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if name == "t" and node.args:
+            args = node.args[:1]
+        elif name in _KEYED_CALLS:
+            positions, names = _KEYED_CALLS[name]
+            args = [a for i, a in enumerate(node.args) if i in positions]
+            args += [kw.value for kw in node.keywords if kw.arg in names]
+        else:
+            continue
+        keys.update(k for k in map(literal, args) if k is not None)
+    return keys
+
+
+def missing_translations(root: Path | None = None) -> list[str]:
+    """English keys used in pages/ and components/ that have no Chinese entry: the first
+    argument of t("...") calls, and the title / text / button literals of `TourStep(...)`."""
     root = root or Path(__file__).resolve().parent.parent
     keys: set[str] = set()
     for folder in ("pages", "components"):
         for path in (root / folder).glob("*.py"):
-            for m in _T_CALL.finditer(path.read_text(encoding="utf-8")):
-                try:
-                    keys.add(ast.literal_eval(m.group("q")))
-                except (ValueError, SyntaxError):
-                    continue
+            keys |= _literal_keys(path.read_text(encoding="utf-8"))
     return sorted(k for k in keys if k not in ZH)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from components.i18n import t
 from engine.datasets import Dataset, Example, Split
 from engine.prompts import Demo, PromptFormat
 
@@ -29,6 +30,16 @@ LABEL_WORDS = "pl_label_words"  # label name -> word
 FOR_DATASET = "pl_dataset"  # which dataset the defaults came from
 
 SEPARATORS = {"blank line (\\n\\n)": "\n\n", "new line (\\n)": "\n", "space": " ", "### line": "\n###\n"}
+
+
+def _separator_names() -> dict[str, str]:
+    """SEPARATORS' keys (the widget's stored values) -> their names in the UI language."""
+    return {
+        "blank line (\\n\\n)": t("blank line (\\n\\n)"),
+        "new line (\\n)": t("new line (\\n)"),
+        "space": t("space"),
+        "### line": t("### line"),
+    }
 
 
 def draw_demos(
@@ -132,24 +143,28 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
     """Instruction, template, separator, label words, demonstrations table and query."""
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.text_area("Instruction (optional, goes first)", key=INSTRUCTION, height=68)
+        st.text_area(t("Instruction (optional, goes first)"), key=INSTRUCTION, height=68)
         st.text_area(
-            "Template (one demonstration; use {text} and {label})",
+            t("Template (one demonstration; use {text} and {label})"),
             key=TEMPLATE,
             height=68,
-            help="The query is rendered with the template up to {label}; the model continues with the label word.",
+            help=t(
+                "The query is rendered with the template up to {label}; the model continues with the label word."
+            ),
         )
     with c2:
         sep_names = list(SEPARATORS)
         cur = str(st.session_state.get(SEPARATOR, "\n\n"))
+        sep_shown = _separator_names()
         sep_choice = st.selectbox(
-            "Separator between blocks",
+            t("Separator between blocks"),
             sep_names,
             index=list(SEPARATORS.values()).index(cur) if cur in SEPARATORS.values() else 0,
+            format_func=lambda n: sep_shown.get(n, n),
             key="pl_sep_choice",
         )
         st.session_state[SEPARATOR] = SEPARATORS[sep_choice]
-        st.markdown("**Label words** (what the model must say for each label)")
+        st.markdown(t("**Label words** (what the model must say for each label)"))
         words: dict[str, str] = {}
         cols = st.columns(min(len(ds.label_names), 3))
         for i, name in enumerate(ds.label_names):
@@ -158,25 +173,37 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
                 words[name] = st.text_input(name, key=f"pl_lw_{name}")
         st.session_state[LABEL_WORDS] = words
 
-    st.markdown("**Demonstrations** — edit cells, add or delete rows, change `position` to reorder.")
+    st.markdown(t("**Demonstrations** — edit cells, add or delete rows, change `position` to reorder."))
     b1, b2, b3, b4, b5 = st.columns([1.2, 1, 1, 1, 1])
     with b1:
-        k = int(st.number_input("k", min_value=0, max_value=64, value=4, step=1, key="pl_draw_k"))
+        k = int(
+            st.number_input(
+                "k",
+                min_value=0,
+                max_value=64,
+                value=4,
+                step=1,
+                key="pl_draw_k",
+                help=t("How many demonstrations to draw"),
+            )
+        )
     with b2:
-        balanced = st.checkbox("label-balanced", value=True, key="pl_draw_balanced")
+        balanced = st.checkbox(t("label-balanced"), value=True, key="pl_draw_balanced")
     with b3:
         if st.button(
-            "Draw from pool", key="pl_draw", help="Replace the demonstrations with k examples from the pool"
+            t("Draw from pool"),
+            key="pl_draw",
+            help=t("Replace the demonstrations with k examples from the pool"),
         ):
             draw_seed = seed + int(st.session_state.get(EDITOR_VERSION, 0))
             set_demos(draw_demos(split.pool, k, draw_seed, balanced=balanced, labels=ds.label_names))
     with b4:
-        if st.button("Shuffle order", key="pl_shuffle"):
+        if st.button(t("Shuffle order"), key="pl_shuffle"):
             rows = list(st.session_state.get(DEMOS, []))
             rng = np.random.default_rng(seed + int(st.session_state.get(EDITOR_VERSION, 0)))
             set_demos([rows[i] for i in rng.permutation(len(rows))])
     with b5:
-        if st.button("Reverse order", key="pl_reverse"):
+        if st.button(t("Reverse order"), key="pl_reverse"):
             set_demos(list(reversed(st.session_state.get(DEMOS, []))))
 
     base = st.session_state.get(DEMOS_BASE, [])
@@ -187,9 +214,12 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
         width="stretch",
         hide_index=True,
         column_config={
-            "position": st.column_config.NumberColumn("position", min_value=1, step=1, width="small"),
-            "text": st.column_config.TextColumn("text", width="large"),
-            "label": st.column_config.SelectboxColumn("label", options=list(ds.label_names), width="small"),
+            # display labels only: the edited table keeps the column names position / text / label
+            "position": st.column_config.NumberColumn(t("position"), min_value=1, step=1, width="small"),
+            "text": st.column_config.TextColumn(t("text"), width="large"),
+            "label": st.column_config.SelectboxColumn(
+                t("label"), options=list(ds.label_names), width="small"
+            ),
         },
     )
     st.session_state[DEMOS] = _rows_from_editor(edited)
@@ -203,14 +233,14 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
             st.session_state[QUERY] = split.test[i].text
 
         st.selectbox(
-            "…or take a query from the test set",
+            t("…or take a query from the test set"),
             options,
             format_func=lambda i: f"[{split.test[i].label}] {split.test[i].text[:70]}",
             key="pl_test_pick",
         )
-        st.button("Use this test query", key="pl_use_test", on_click=_use_test_query)
+        st.button(t("Use this test query"), key="pl_use_test", on_click=_use_test_query)
     with q1:
-        st.text_area("Query", key=QUERY, height=80)
+        st.text_area(t("Query"), key=QUERY, height=80)
 
 
 def gold_label_of_query(split: Split) -> str | None:

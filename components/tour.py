@@ -19,6 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True, slots=True)
 class TourStep:
+    """One tour step. `title`, `text` and `button` are English keys: the page shows them through
+    `t()` at render time, and `missing_translations()` collects the literals written in
+    `TourStep(...)` calls, so each needs an entry in `components/i18n_zh.py`."""
+
     key: str
     title: str
     text: str

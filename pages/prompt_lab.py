@@ -10,7 +10,7 @@ import streamlit as st
 from components import prompt_editor as pe
 from components import state
 from components.charts import label_probability_bar, top_tokens_bar
-from components.i18n import t
+from components.i18n import t, t_error
 from components.layout import page_setup
 from components.prompt_view import render_prompt
 from engine.errors import USER_ERRORS
@@ -40,7 +40,7 @@ def _score(
     )
 
 
-page_setup("Prompt Lab", "pages/prompt_lab.py")
+page_setup(t("Prompt Lab"), "pages/prompt_lab.py")
 ds = state.get_dataset()
 split = state.get_split()
 seed = int(st.session_state.get(state.SEED, 0))
@@ -58,17 +58,25 @@ pe.render_editor(ds, split, seed)
 
 s1, s2, s3 = st.columns([1, 1, 2])
 with s1:
-    scorer = st.selectbox("Scoring", list(SCORERS), key="pl_scorer", help="direct: log P(label | prompt)")
+    scorer = st.selectbox(
+        t("Scoring"),
+        list(SCORERS),
+        key="pl_scorer",
+        help=t(
+            "direct: log P(label word | prompt), highest wins; ppl: perplexity of the prompt with each "
+            "label filled in, lowest wins; channel: log P(query | label) (Min et al. 2022)."
+        ),
+    )
 with s2:
     calibration = st.selectbox(
-        "Calibration",
+        t("Calibration"),
         [c for c in CALIBRATIONS if c != "batch"],
         key="pl_calibration",
-        help="Batch calibration needs a batch of queries: use the Scoring page.",
+        help=t("Batch calibration needs a batch of queries: use the Scoring page."),
     )
 with s3:
     st.write("")
-    run = st.button("Score the prompt", type="primary", key="pl_run", width="stretch")
+    run = st.button(t("Score the prompt"), type="primary", key="pl_run", width="stretch")
 
 snap = pe.snapshot()
 if run:
@@ -76,7 +84,7 @@ if run:
 
 request = st.session_state.get("pl_last_request")
 if request is None:
-    st.info("Edit the prompt, then press **Score the prompt**.")
+    st.info(t("Edit the prompt, then press **Score the prompt**."))
     st.stop()
 
 runner = state.get_runner()
@@ -84,24 +92,24 @@ if runner is None:
     st.stop()
 snap_req, scorer_req, cal_req = request
 if snap_req != snap or scorer_req != scorer or cal_req != calibration:
-    st.caption("The prompt changed since the last scoring: press **Score the prompt** to update.")
+    st.caption(t("The prompt changed since the last scoring: press **Score the prompt** to update."))
 try:
-    with st.spinner("Scoring every label..."):
+    with st.spinner(t("Scoring every label...")):
         result = _score(runner.info.name, snap_req, scorer_req, cal_req, runner)
 except USER_ERRORS as exc:
-    st.error(str(exc))
+    st.error(t_error(str(exc)))
     st.stop()
 
 gold = pe.gold_label_of_query(split)
 left, right = st.columns([3, 2])
 with left:
-    st.subheader("Assembled prompt")
+    st.subheader(t("Assembled prompt"))
     render_prompt(result.prompt, n_tokens=result.prompt.n_tokens)
 with right:
-    verdict = f"Predicted label: **{result.pred}**"
+    verdict = t("Predicted label: **{pred}**", pred=result.pred)
     if gold is not None:
-        verdict += " ✅ (gold)" if gold == result.pred else f" ❌ (gold: {gold})"
-    st.subheader("Label probabilities")
+        verdict += " ✅ " + t("(gold)") if gold == result.pred else " ❌ " + t("(gold: {gold})", gold=gold)
+    st.subheader(t("Label probabilities"))
     st.markdown(verdict)
     st.plotly_chart(
         label_probability_bar(result.probs, snap_req["label_words"], result.pred, gold),
@@ -110,20 +118,20 @@ with right:
     )
     rows = [
         {
-            "label": ls.label,
-            "word": ls.word,
-            "score": round(ls.score, 4),
-            "log P(word)": round(ls.logprob, 4),
-            "tokens": " | ".join(repr(t) for t in ls.tokens),
-            "P (normalised)": round(result.probs[ls.label], 4),
+            t("label"): ls.label,
+            t("word"): ls.word,
+            t("score"): round(ls.score, 4),
+            t("log P(word)"): round(ls.logprob, 4),
+            t("tokens"): " | ".join(repr(tok) for tok in ls.tokens),
+            t("P (normalised)"): round(result.probs[ls.label], 4),
         }
         for ls in result.label_scores
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if result.top_next:
-        st.subheader("Top-10 next tokens")
+        st.subheader(t("Top-10 next tokens"))
         st.plotly_chart(
-            top_tokens_bar([t.token for t in result.top_next], [t.prob for t in result.top_next]),
+            top_tokens_bar([n.token for n in result.top_next], [n.prob for n in result.top_next]),
             width="stretch",
             key="pl_top_chart",
         )
