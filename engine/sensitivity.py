@@ -1,0 +1,916 @@
+"""Sensitivity lab: how much does accuracy move when the context changes in ways that "should not matter"?
+
+In-context learning is fragile: the order of the same demonstrations, which demonstrations are
+drawn, the label words and the template all swing accuracy widely, and accuracy saturates as k
+grows. Each experiment here is one engine function that runs `engine.evaluation.evaluate` on a
+family of prompts and returns a tidy table (one `Row` per order, draw, k, label condition, word
+set or format) with accuracy, macro-F1, the cost of the work and per-experiment fields:
+
+* ``order``: one seeded draw of k demonstrations shown in N distinct permutations (Lu et al.
+  2022; all k! of them when k! <= N). Every permutation is one fixed prompt prefix shared by all
+  queries, so the scoring engine computes it once.
+* ``selection``: N independent seeded draws of k demonstrations (Liu et al. 2021, Zhang et al.
+  2022 report the spread this causes).
+* ``kcurve``: accuracy for k = 0, 1, 2, 4, 8, 16, 32 (the values that fit the model's context
+  and the pool), per scoring function, mean and spread over N seeded draws (Brown et al. 2020's
+  zero/one/few-shot curves; where it saturates).
+* ``labels`` (Min et al. 2022, "Rethinking the role of demonstrations"): the same demonstrations
+  with their gold labels, with labels drawn uniformly at random from the label set, with every
+  label flipped (a seeded derangement of the label set: each label goes to a different one) and
+  with no labels (each demonstration shows only its input, rendered by the template up to
+  ``{text}``). Only the demonstrations are relabelled; the test queries keep their gold labels.
+* ``label_words``: the default label words vs word sets the user types vs semantically unrelated
+  words ("foo"/"bar"...), the same demonstrations each time (Wei et al. 2023, semantically
+  unrelated label ICL: a model that follows the input-label mapping keeps its accuracy; one that
+  leans on its priors about the words loses it).
+* ``format``: the prompt with and without its instruction, and with each template the user types
+  (Sclar et al. 2024 measure large spreads from formatting alone).
+
+Demonstrations are drawn by a registry retriever (``random`` or ``label_balanced``) with seeds
+derived from the experiment's seed, and every setting of one draw sees the same demonstrations,
+so comparisons are paired. All evaluations use shared demonstrations (``demos="shared"``,
+``retrieval="fixed"``): each setting is one fixed prompt prefix, computed once by the scoring
+engine's prefix cache (`engine.prefix_cache`), whose span cache also makes repeated settings
+free. Identical evaluations inside one run (k = 0 for every seed, a random relabelling equal to
+the gold one) run once.
+
+"No labels" needs demonstrations without labels, which `engine.prompts.build_prompt` cannot
+render; the inputs are therefore laid out, separator-joined, after the instruction, with k = 0,
+which yields exactly the text ``<instruction> SEP <input 1> SEP ... SEP <input k> SEP <query>``.
+
+References:
+    Lu et al. 2022, "Fantastically Ordered Prompts and Where to Find Them" (ACL), arXiv:2104.08786.
+    Liu et al. 2021, "What Makes Good In-Context Examples for GPT-3?", arXiv:2101.06804.
+    Zhang et al. 2022, "Active Example Selection for In-Context Learning" (EMNLP), arXiv:2211.04486.
+    Brown et al. 2020, "Language Models are Few-Shot Learners" (NeurIPS), arXiv:2005.14165.
+    Min et al. 2022, "Rethinking the Role of Demonstrations" (EMNLP), arXiv:2202.12837.
+    Wei et al. 2023, "Larger Language Models Do In-Context Learning Differently", arXiv:2303.03846.
+    Sclar et al. 2024, "Quantifying Language Models' Sensitivity to Spurious Features in Prompt
+        Design" (ICLR), arXiv:2310.11324.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import string
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+
+from engine import retrieval
+from engine.errors import ConfigError, lookup
+from engine.evaluation import EvalConfig, EvalResult, evaluate
+from engine.prompts import Demo, Prompt, PromptError, PromptFormat, build_prompt, parse_template
+from engine.runner import ModelRunner, ProgressFn
+from engine.scoring import SCORERS, ScoringConfig, check_labels
+
+if TYPE_CHECKING:
+    from engine.datasets import Example
+
+ExperimentName = Literal["order", "selection", "kcurve", "labels", "label_words", "format"]
+DrawName = Literal["random", "label_balanced"]
+LabelCondition = Literal["gold", "random", "flipped", "none"]
+
+DEFAULT_KS: tuple[int, ...] = (0, 1, 2, 4, 8, 16, 32)
+LABEL_CONDITIONS: tuple[LabelCondition, ...] = get_args(LabelCondition)
+CONDITION_TITLES: dict[str, str] = {
+    "gold": "gold labels",
+    "random": "random labels",
+    "flipped": "flipped labels",
+    "none": "no labels",
+}
+# Metasyntactic words: semantically unrelated to any task's labels (Wei et al. 2023 use "foo"/"bar").
+UNRELATED_WORDS: tuple[str, ...] = (
+    "foo", "bar", "baz", "qux", "quux", "corge", "grault", "garply", "waldo", "fred", "plugh", "xyzzy", "thud",
+)  # fmt: skip
+SATURATION_POINTS = 0.02  # "saturates": the first k whose mean accuracy is within 2 points of the best
+MAX_N = 1000
+
+
+# ----------------------------------------------------------------------------------- config and results
+@dataclass(frozen=True, slots=True)
+class SensitivityConfig:
+    """What one sensitivity experiment runs. Validated on construction.
+
+    Attributes:
+        experiment: a key of `EXPERIMENTS`.
+        fmt: the base prompt format (template, instruction, separator).
+        label_words: (label name, label word) pairs in label order: the base verbaliser.
+        scoring: scorer, calibration, normalisation (kcurve: the calibration and normalisation of
+            every scorer in `scorers`).
+        k: demonstrations per prompt (kcurve: ignored, see `ks`).
+        n: the experiment's size: orders (order), draws (selection), seeded draws averaged per
+            setting (kcurve, labels, label_words, format).
+        seed: seeds every draw, permutation and relabelling.
+        draw: the retriever that draws demonstrations ("random" or "label_balanced").
+        scorers: kcurve: the scoring functions compared (empty: ``scoring.scorer``).
+        ks: kcurve: the k values tried (those that fit the pool and the context are run).
+        alt_label_words: label_words: the user's word sets, each in label order.
+        unrelated_words: label_words: the unrelated set (None: "foo", "bar", ... in label order).
+        templates: format: the user's templates, tried with the base instruction and separator.
+    """
+
+    experiment: str
+    fmt: PromptFormat
+    label_words: tuple[tuple[str, str], ...]
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    k: int = 4
+    n: int = 10
+    seed: int = 0
+    draw: str = "label_balanced"
+    scorers: tuple[str, ...] = ()
+    ks: tuple[int, ...] = DEFAULT_KS
+    alt_label_words: tuple[tuple[str, ...], ...] = ()
+    unrelated_words: tuple[str, ...] | None = None
+    templates: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        spec = lookup(EXPERIMENTS, self.experiment, "experiment")
+        if self.draw not in get_args(DrawName):
+            raise ConfigError(f"draw must be one of {', '.join(get_args(DrawName))}, got {self.draw!r}.")
+        if not 1 <= self.n <= MAX_N:
+            raise ConfigError(f"N must be between 1 and {MAX_N}, got {self.n}.")
+        if self.k < spec.min_k:
+            raise ConfigError(f"The {spec.title} experiment needs k >= {spec.min_k}, got k = {self.k}.")
+        words = check_labels(dict(self.label_words))
+        for name in self.scorers:
+            lookup(SCORERS, name, "scorer")
+            # raises when the calibration does not apply to this scorer
+            replace(self.scoring, scorer=name)
+        if not self.ks or any(k < 0 for k in self.ks):
+            raise ConfigError(f"ks must be one or more values >= 0, got {list(self.ks)}.")
+        for i, ws in enumerate(self.alt_label_words):
+            if len(ws) != len(words):
+                raise ConfigError(
+                    f"Word set {i + 1} has {len(ws)} words for {len(words)} labels ({', '.join(words)})."
+                )
+            check_labels(dict(zip(words, ws, strict=True)))
+        if self.unrelated_words is not None:
+            if len(self.unrelated_words) != len(words):
+                raise ConfigError(
+                    f"The unrelated word set has {len(self.unrelated_words)} words for {len(words)} labels."
+                )
+            check_labels(dict(zip(words, self.unrelated_words, strict=True)))
+        for t in self.templates:
+            parse_template(t)
+        if self.experiment == "format" and not self.templates and not self.fmt.instruction.strip():
+            raise ConfigError(
+                "The format experiment compares the prompt with and without its instruction and with "
+                "your templates; the prompt has no instruction, so type at least one other template."
+            )
+
+    @property
+    def words(self) -> dict[str, str]:
+        return dict(self.label_words)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.label_words)
+
+    @property
+    def kcurve_scorers(self) -> tuple[str, ...]:
+        return self.scorers or (self.scoring.scorer,)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One setting of an experiment (one order, draw, k, label condition, word set or format).
+
+    Attributes:
+        setting: short human-readable name of the setting.
+        accuracy, macro_f1: mean over `accuracies` / `macro_f1s` (one value per seeded run).
+        accuracies, macro_f1s: per run (one entry for order and selection rows).
+        n: test queries per run.
+        seconds, tokens: model work spent on this row (0 when every run was reused).
+        fields: per-experiment fields (permutation, demo ids, k, scorer, condition, words...).
+        prompt: the prompt of the first test query in the first run (what the model saw).
+    """
+
+    setting: str
+    accuracy: float
+    macro_f1: float
+    accuracies: tuple[float, ...]
+    macro_f1s: tuple[float, ...]
+    n: int
+    seconds: float
+    tokens: int
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    prompt: Prompt | None = None
+
+    @property
+    def runs(self) -> int:
+        return len(self.accuracies)
+
+    @property
+    def accuracy_std(self) -> float:
+        """Population standard deviation over runs (0 for one run)."""
+        return float(np.std(self.accuracies)) if self.accuracies else 0.0
+
+    @property
+    def accuracy_min(self) -> float:
+        return min(self.accuracies) if self.accuracies else 0.0
+
+    @property
+    def accuracy_max(self) -> float:
+        return max(self.accuracies) if self.accuracies else 0.0
+
+    def to_json(self, *, spread: bool) -> dict[str, Any]:
+        """A tidy record: setting, metrics, cost, per-experiment fields (+ spread over runs)."""
+        out: dict[str, Any] = {
+            "setting": self.setting,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "n": self.n,
+            "seconds": round(self.seconds, 3),
+            "tokens": self.tokens,
+        }
+        if spread:
+            out |= {
+                "runs": self.runs,
+                "accuracy_std": self.accuracy_std,
+                "accuracy_min": self.accuracy_min,
+                "accuracy_max": self.accuracy_max,
+                "accuracies": list(self.accuracies),
+                "macro_f1_std": float(np.std(self.macro_f1s)) if self.macro_f1s else 0.0,
+            }
+        out |= {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.fields.items()}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SensitivityResult:
+    """The tidy table of one experiment, its summary sentence and its total cost.
+
+    Attributes:
+        experiment: which experiment.
+        config: what was run.
+        rows: one per setting, in the experiment's order.
+        summary: one sentence with the numbers that matter.
+        labels: label names (label order).
+        n_test: test queries per evaluation.
+        seconds: wall time of the whole experiment.
+        tokens_processed: tokens through the model (cache hits cost nothing).
+        n_evaluations: evaluations run (reused ones not counted).
+        notes: what was adjusted (k values that did not fit, fewer orders than asked...).
+    """
+
+    experiment: str
+    config: SensitivityConfig
+    rows: tuple[Row, ...]
+    summary: str
+    labels: tuple[str, ...]
+    n_test: int
+    seconds: float
+    tokens_processed: int
+    n_evaluations: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def spread(self) -> bool:
+        """Whether rows aggregate several seeded runs (their spread is reported)."""
+        return EXPERIMENTS[self.experiment].aggregated
+
+    def table(self) -> list[dict[str, Any]]:
+        """Rows as tidy records (the CLI's ``rows``; the page's CSV)."""
+        return [r.to_json(spread=self.spread) for r in self.rows]
+
+    def best(self) -> Row:
+        return max(self.rows, key=lambda r: (r.accuracy, r.macro_f1))
+
+    def worst(self) -> Row:
+        return min(self.rows, key=lambda r: (r.accuracy, r.macro_f1))
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's last-line object: {"experiment", "rows", "summary", cost...}."""
+        return {
+            "experiment": self.experiment,
+            "rows": self.table(),
+            "summary": self.summary,
+            "n_test": self.n_test,
+            "seconds": round(self.seconds, 3),
+            "tokens_processed": self.tokens_processed,
+            "n_evaluations": self.n_evaluations,
+            "notes": list(self.notes),
+        }
+
+
+# ----------------------------------------------------------------------------------- pure helpers
+def rng_for(seed: int, *tags: int) -> np.random.Generator:
+    """An independent generator per (seed, tags): draws do not depend on call order."""
+    return np.random.default_rng(np.random.SeedSequence([seed, *tags]))
+
+
+def draw_seed(seed: int, j: int) -> int:
+    """The seed of draw `j` of an experiment seeded with `seed`."""
+    return int(np.random.SeedSequence([seed, j]).generate_state(1)[0])
+
+
+def draw_demos(
+    pool: Sequence[Example], k: int, draw: str, seed: int, label_words: Mapping[str, str]
+) -> tuple[int, ...]:
+    """k pool indices drawn by the `draw` retriever with `seed` (prompt order as drawn)."""
+    if k == 0:
+        return ()
+    ctx = retrieval.build_context(pool, retrieval=draw, label_words=dict(label_words))
+    return tuple(retrieval.select_demos("", k, ctx, retrieval=draw, seed=seed))
+
+
+def permutations(k: int, n: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """`n` distinct permutations of range(k) (all k! in lexicographic order when k! <= n)."""
+    if math.factorial(k) <= n:
+        return list(itertools.permutations(range(k)))
+    seen: dict[tuple[int, ...], None] = {}
+    while len(seen) < n:
+        seen.setdefault(tuple(int(i) for i in rng.permutation(k)), None)
+    return list(seen)
+
+
+def derangement(labels: Sequence[str], rng: np.random.Generator) -> dict[str, str]:
+    """A random permutation of the labels in which every label goes to a different one."""
+    if len(labels) < 2:
+        raise ConfigError("Flipping labels needs at least two labels.")
+    while True:
+        perm = [labels[int(i)] for i in rng.permutation(len(labels))]
+        if all(a != b for a, b in zip(labels, perm, strict=True)):
+            return dict(zip(labels, perm, strict=True))
+
+
+def relabel(pool: Sequence[Example], new_labels: Mapping[int, str]) -> list[Example]:
+    """A copy of the pool with the given indices relabelled (the originals are untouched)."""
+    from engine.datasets import Example
+
+    out = list(pool)
+    for i, lab in new_labels.items():
+        out[i] = Example(pool[i].text, lab, pool[i].id)
+    return out
+
+
+def input_only(fmt: PromptFormat, text: str) -> str:
+    """A demonstration without its label: the template rendered up to and including ``{text}``.
+
+    ``"Review: {text}\\nSentiment: {label}"`` gives ``"Review: <text>"``.
+    """
+    out = []
+    for literal, name, _spec, _conv in string.Formatter().parse(fmt.template):
+        out.append(literal)
+        if name == "text":
+            out.append(text)
+            break
+        if name is not None:
+            out.append("{" + name + "}")
+    return "".join(out)
+
+
+def no_label_format(fmt: PromptFormat, texts: Sequence[str]) -> PromptFormat:
+    """The format whose zero-shot prompt shows `texts` as label-free demonstrations."""
+    parts = [fmt.instruction.strip()] if fmt.instruction.strip() else []
+    parts += [input_only(fmt, t) for t in texts]
+    return PromptFormat(fmt.template, fmt.separator.join(parts), fmt.separator)
+
+
+def unrelated_words(n_labels: int) -> tuple[str, ...]:
+    """n semantically unrelated words ("foo", "bar", ...), in label order."""
+    if n_labels <= len(UNRELATED_WORDS):
+        return UNRELATED_WORDS[:n_labels]
+    return tuple(f"foo{i + 1}" for i in range(n_labels))
+
+
+def fitting_ks(
+    runner: ModelRunner,
+    pool: Sequence[Example],
+    queries: Sequence[Example],
+    cfg: SensitivityConfig,
+) -> tuple[list[int], list[int]]:
+    """(k values that fit the pool and the context, k values left out), ascending.
+
+    A k fits when the first seed's draw with the longest query (in characters) needs no
+    demonstration dropped; larger k values are left out once one does not fit.
+    """
+    ks = sorted(set(cfg.ks))
+    ok: list[int] = []
+    left: list[int] = []
+    if not queries:
+        return ks, []
+    longest = max(queries, key=lambda q: len(q.text)).text
+    words = check_labels(cfg.words)
+    reserve = max(len(runner.encode(" " + w, add_special_tokens=False)) for w in words.values())
+    for k in ks:
+        if left or k > len(pool):
+            left.append(k)
+            continue
+        idx = draw_demos(pool, k, cfg.draw, draw_seed(cfg.seed, 0), words)
+        prompt = build_prompt(
+            cfg.fmt,
+            [Demo(pool[i].text, pool[i].label, i) for i in idx],
+            longest,
+            words,
+            count_tokens=lambda s: len(runner.encode(s)),
+            max_tokens=runner.info.n_ctx,
+            reserve_tokens=reserve,
+        )
+        if prompt.n_dropped:
+            left.append(k)
+        else:
+            ok.append(k)
+    return ok, left
+
+
+def mean(xs: Sequence[float]) -> float:
+    return float(np.mean(xs)) if len(xs) else 0.0
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+# ----------------------------------------------------------------------------------- running jobs
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One evaluation of an experiment: the row it feeds, its config and its (relabelled) pool."""
+
+    row: int
+    cfg: EvalConfig
+    pool: Sequence[Example]
+
+
+@dataclass(frozen=True, slots=True)
+class RowSpec:
+    """A row before it runs: its setting name and per-experiment fields."""
+
+    setting: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+def eval_config(cfg: SensitivityConfig, demos: Sequence[int], **changes: Any) -> EvalConfig:
+    """The shared-demonstration evaluation of `demos` (pool indices, prompt order)."""
+    base = EvalConfig(
+        fmt=cfg.fmt,
+        label_words=cfg.label_words,
+        k=len(demos),
+        scoring=cfg.scoring,
+        demos="shared",
+        retrieval="fixed",
+        ordering="as_retrieved",
+        seed=cfg.seed,
+        fixed=tuple(int(i) for i in demos),
+    )
+    return replace(base, **changes) if changes else base
+
+
+def job_key(job: Job) -> tuple[object, ...]:
+    """Everything that determines a job's result for fixed queries: the config and the demos shown."""
+    return (job.cfg, tuple((job.pool[i].text, job.pool[i].label) for i in job.cfg.fixed))
+
+
+def example_prompt(runner: ModelRunner, job: Job, query: str) -> Prompt:
+    """The direct prompt of `query` under `job` (what the model sees before the label)."""
+    words = check_labels(job.cfg.words)
+    reserve = max(len(runner.encode(" " + w, add_special_tokens=False)) for w in words.values())
+    demos = [Demo(job.pool[i].text, job.pool[i].label, i) for i in job.cfg.fixed]
+    return build_prompt(
+        job.cfg.fmt,
+        demos,
+        query,
+        words,
+        count_tokens=lambda s: len(runner.encode(s)),
+        max_tokens=runner.info.n_ctx,
+        reserve_tokens=reserve,
+    )
+
+
+def run_jobs(
+    runner: ModelRunner,
+    queries: Sequence[Example],
+    specs: Sequence[RowSpec],
+    jobs: Sequence[Job],
+    progress: ProgressFn | None,
+) -> tuple[list[Row], int]:
+    """Runs the jobs (each distinct one once) and folds them into one row per spec.
+
+    Returns:
+        (rows in spec order, number of evaluations actually run).
+    """
+    memo: dict[tuple[object, ...], EvalResult] = {}
+    by_row: dict[int, list[tuple[EvalResult, bool]]] = {i: [] for i in range(len(specs))}
+    first_job: dict[int, Job] = {}
+    n_run = 0
+    for j, job in enumerate(jobs):
+        key = job_key(job)
+        fresh = key not in memo
+        if fresh:
+            lo, hi = j / len(jobs), (j + 1) / len(jobs)
+            name = specs[job.row].setting
+
+            def sub(f: float, msg: str, lo: float = lo, hi: float = hi, name: str = name) -> None:
+                if progress is not None:
+                    progress(lo + (hi - lo) * f, f"{name}: {msg}")
+
+            memo[key] = evaluate(runner, job.pool, queries, job.cfg, progress=sub)
+            n_run += 1
+        by_row[job.row].append((memo[key], fresh))
+        first_job.setdefault(job.row, job)
+    if progress is not None:
+        progress(1.0, "done")
+    rows = []
+    for i, spec in enumerate(specs):
+        results = by_row[i]
+        accs = tuple(r.metrics.accuracy for r, _ in results)
+        f1s = tuple(r.metrics.macro_f1 for r, _ in results)
+        dropped = [q.n_dropped for r, _ in results for q in r.queries]
+        fields = dict(spec.fields)
+        if dropped and max(dropped) > 0:
+            fields["mean_dropped"] = mean(dropped)
+        prompt = example_prompt(runner, first_job[i], queries[0].text) if queries and i in first_job else None
+        rows.append(
+            Row(
+                setting=spec.setting,
+                accuracy=mean(accs),
+                macro_f1=mean(f1s),
+                accuracies=accs,
+                macro_f1s=f1s,
+                n=len(queries),
+                seconds=sum(r.seconds for r, fresh in results if fresh),
+                tokens=sum(r.tokens_processed for r, fresh in results if fresh),
+                fields=fields,
+                prompt=prompt,
+            )
+        )
+    return rows, n_run
+
+
+def demo_fields(pool: Sequence[Example], demos: Sequence[int]) -> dict[str, Any]:
+    return {
+        "demo_ids": tuple(pool[i].id for i in demos),
+        "demo_labels": tuple(pool[i].label for i in demos),
+    }
+
+
+def check_queries(queries: Sequence[Example]) -> None:
+    if not queries:
+        raise ConfigError("There are no test queries to evaluate; ask for at least one.")
+
+
+# ----------------------------------------------------------------------------------- experiments
+Planned = tuple[list[RowSpec], list[Job], list[str]]
+
+
+def plan_order(
+    runner: ModelRunner, pool: Sequence[Example], queries: Sequence[Example], cfg: SensitivityConfig
+) -> Planned:
+    """One draw of k demonstrations, N distinct permutations of it."""
+    demos = draw_demos(pool, cfg.k, cfg.draw, draw_seed(cfg.seed, 0), cfg.words)
+    perms = permutations(cfg.k, cfg.n, rng_for(cfg.seed, 1))
+    notes = []
+    if len(perms) < cfg.n:
+        notes.append(f"{cfg.k} demonstrations have only {len(perms)} orders; all of them were run.")
+    specs: list[RowSpec] = []
+    jobs: list[Job] = []
+    for i, perm in enumerate(perms):
+        order = tuple(demos[p] for p in perm)
+        specs.append(
+            RowSpec(
+                f"order {i + 1}: " + "-".join(str(p + 1) for p in perm),
+                {"order": i + 1, "permutation": tuple(perm), **demo_fields(pool, order)},
+            )
+        )
+        jobs.append(Job(i, eval_config(cfg, order), pool))
+    return specs, jobs, notes
+
+
+def plan_selection(
+    runner: ModelRunner, pool: Sequence[Example], queries: Sequence[Example], cfg: SensitivityConfig
+) -> Planned:
+    """N independent draws of k demonstrations."""
+    specs: list[RowSpec] = []
+    jobs: list[Job] = []
+    for j in range(cfg.n):
+        s = draw_seed(cfg.seed, j)
+        demos = draw_demos(pool, cfg.k, cfg.draw, s, cfg.words)
+        specs.append(RowSpec(f"draw {j + 1}", {"draw": j + 1, "draw_seed": s, **demo_fields(pool, demos)}))
+        jobs.append(Job(j, eval_config(cfg, demos), pool))
+    return specs, jobs, []
+
+
+def plan_kcurve(
+    runner: ModelRunner, pool: Sequence[Example], queries: Sequence[Example], cfg: SensitivityConfig
+) -> Planned:
+    """Per scorer and k: N seeded draws (one for k = 0, which has nothing to draw)."""
+    ks, left = fitting_ks(runner, pool, queries, cfg)
+    notes = []
+    if left:
+        notes.append(
+            f"k = {', '.join(map(str, left))} left out: larger than the pool or too long for the "
+            f"model's context ({runner.info.n_ctx} tokens)."
+        )
+    if not ks:
+        raise ConfigError(
+            "None of the k values fits: the pool is too small or the prompt too long for the context."
+        )
+    draws = {
+        k: [draw_demos(pool, k, cfg.draw, draw_seed(cfg.seed, j), cfg.words) for j in range(cfg.n)]
+        for k in ks
+    }
+    specs: list[RowSpec] = []
+    jobs: list[Job] = []
+    for scorer in cfg.kcurve_scorers:
+        scoring = replace(cfg.scoring, scorer=scorer)
+        for k in ks:
+            row = len(specs)
+            seeds = draws[k][:1] if k == 0 else draws[k]
+            specs.append(RowSpec(f"{scorer} k={k}", {"scorer": scorer, "k": k}))
+            jobs += [Job(row, eval_config(cfg, d, scoring=scoring), pool) for d in seeds]
+    return specs, jobs, notes
+
+
+def plan_labels(
+    runner: ModelRunner, pool: Sequence[Example], queries: Sequence[Example], cfg: SensitivityConfig
+) -> Planned:
+    """Gold / random / flipped / no labels on the same N draws of k demonstrations."""
+    labels = cfg.labels
+    specs = [RowSpec(CONDITION_TITLES[c], {"condition": c}) for c in LABEL_CONDITIONS]
+    jobs: list[Job] = []
+    for j in range(cfg.n):
+        demos = draw_demos(pool, cfg.k, cfg.draw, draw_seed(cfg.seed, j), cfg.words)
+        gold = [pool[i].label for i in demos]
+        rng = rng_for(cfg.seed, 2, j)
+        shown = {
+            "gold": gold,
+            "random": [labels[int(x)] for x in rng.integers(0, len(labels), size=len(demos))],
+        }
+        flip = derangement(labels, rng_for(cfg.seed, 3, j))
+        shown["flipped"] = [flip[g] for g in gold]
+        for row, cond in enumerate(LABEL_CONDITIONS):
+            if cond == "none":
+                fmt = no_label_format(cfg.fmt, [pool[i].text for i in demos])
+                jobs.append(Job(row, eval_config(cfg, (), fmt=fmt), pool))
+            else:
+                new_pool = relabel(pool, dict(zip(demos, shown[cond], strict=True)))
+                jobs.append(Job(row, eval_config(cfg, demos), new_pool))
+            if j == 0:
+                f = dict(specs[row].fields) | demo_fields(pool, demos)
+                f["shown_labels"] = tuple(shown[cond]) if cond != "none" else ()
+                if cond == "flipped":
+                    f["mapping"] = flip
+                specs[row] = RowSpec(specs[row].setting, f)
+    return specs, jobs, []
+
+
+def plan_label_words(
+    runner: ModelRunner, pool: Sequence[Example], queries: Sequence[Example], cfg: SensitivityConfig
+) -> Planned:
+    """Default words vs the user's word sets vs unrelated words, same demonstrations."""
+    labels = cfg.labels
+    sets: list[tuple[str, tuple[str, ...]]] = [("default", tuple(w for _, w in cfg.label_words))]
+    sets += [("yours", ws) for ws in cfg.alt_label_words]
+    sets.append(("unrelated", cfg.unrelated_words or unrelated_words(len(labels))))
+    specs = [
+        RowSpec(f"{kind}: {'/'.join(ws)}", {"kind": kind, "words": dict(zip(labels, ws, strict=True))})
+        for kind, ws in sets
+    ]
+    jobs = []
+    for j in range(cfg.n):
+        demos = draw_demos(pool, cfg.k, cfg.draw, draw_seed(cfg.seed, j), cfg.words)
+        for row, (_, ws) in enumerate(sets):
+            pairs = tuple(zip(labels, ws, strict=True))
+            jobs.append(Job(row, eval_config(cfg, demos, label_words=pairs), pool))
+        if j == 0:
+            specs = [RowSpec(s.setting, dict(s.fields) | demo_fields(pool, demos)) for s in specs]
+    return specs, jobs, []
+
+
+def plan_format(
+    runner: ModelRunner, pool: Sequence[Example], queries: Sequence[Example], cfg: SensitivityConfig
+) -> Planned:
+    """The base prompt, without its instruction, and with each of the user's templates."""
+    base = cfg.fmt
+    fmts: list[tuple[str, str, PromptFormat]] = [("template 1 + instruction", "base", base)]
+    if base.instruction.strip():
+        fmts.append(("template 1, no instruction", "no instruction", replace(base, instruction="")))
+    for i, t in enumerate(cfg.templates):
+        fmts.append((f"template {i + 2} + instruction", "yours", replace(base, template=t)))
+    if not base.instruction.strip():
+        fmts = [(name.replace(" + instruction", ""), kind, f) for name, kind, f in fmts]
+    specs = [
+        RowSpec(name, {"kind": kind, "template": f.template, "instruction": f.instruction})
+        for name, kind, f in fmts
+    ]
+    jobs = []
+    for j in range(cfg.n):
+        demos = draw_demos(pool, cfg.k, cfg.draw, draw_seed(cfg.seed, j), cfg.words)
+        for row, (_, _, f) in enumerate(fmts):
+            jobs.append(Job(row, eval_config(cfg, demos, fmt=f), pool))
+        if j == 0:
+            specs = [RowSpec(s.setting, dict(s.fields) | demo_fields(pool, demos)) for s in specs]
+    return specs, jobs, []
+
+
+# ----------------------------------------------------------------------------------- summaries
+def summarize_spread(rows: Sequence[Row], what: str) -> str:
+    accs = [r.accuracy for r in rows]
+    f1s = [r.macro_f1 for r in rows]
+    return (
+        f"Accuracy ranges from {pct(min(accs))} to {pct(max(accs))} over {len(rows)} {what} "
+        f"(mean {pct(mean(accs))}, std {100 * float(np.std(accs)):.1f} points; "
+        f"macro-F1 from {pct(min(f1s))} to {pct(max(f1s))})."
+    )
+
+
+def summarize_order(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    return summarize_spread(rows, f"orders of the same {cfg.k} demonstrations")
+
+
+def summarize_selection(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    return summarize_spread(rows, f"{cfg.draw.replace('_', '-')} draws of {cfg.k} demonstrations")
+
+
+def summarize_kcurve(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    parts = []
+    for scorer in cfg.kcurve_scorers:
+        mine = [r for r in rows if r.fields["scorer"] == scorer]
+        if not mine:
+            continue
+        by_k = {int(r.fields["k"]): r.accuracy for r in mine}
+        best_k = max(by_k, key=lambda k: (by_k[k], -k))
+        sat = min(k for k, a in by_k.items() if a >= by_k[best_k] - SATURATION_POINTS)
+        shots = ", ".join(f"{pct(by_k[k])} at k={k}" for k in sorted(by_k))
+        parts.append(
+            f"{SCORERS[scorer].title}: {shots}; best {pct(by_k[best_k])} at k={best_k}, "
+            f"within {100 * SATURATION_POINTS:.0f} points of it from k={sat} on"
+        )
+    seeds = f"mean over {cfg.n} seeded draws" if cfg.n > 1 else "one draw per k"
+    return "; ".join(parts) + f" ({seeds}; chance {pct(1 / n_labels)})."
+
+
+def summarize_labels(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    acc = {str(r.fields["condition"]): r.accuracy for r in rows}
+    gold = acc["gold"]
+
+    def rel(c: str) -> str:
+        return f"{CONDITION_TITLES[c]} {pct(acc[c])} ({100 * (acc[c] - gold):+.1f} points)"
+
+    seeds = f"mean over {cfg.n} draws" if cfg.n > 1 else "one draw"
+    return (
+        f"With {cfg.k} demonstrations: gold labels {pct(gold)}, {rel('random')}, {rel('flipped')}, "
+        f"{rel('none')} ({seeds}; chance {pct(1 / n_labels)})."
+    )
+
+
+def summarize_label_words(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    default = rows[0]
+    parts = [f"{r.setting.split(': ', 1)[1]} {pct(r.accuracy)}" for r in rows]
+    unrelated = rows[-1]
+    seeds = f"mean over {cfg.n} draws" if cfg.n > 1 else "one draw"
+    return (
+        f"Label words {', '.join(parts)}: unrelated words change accuracy by "
+        f"{100 * (unrelated.accuracy - default.accuracy):+.1f} points from the defaults "
+        f"({seeds}; chance {pct(1 / n_labels)})."
+    )
+
+
+def summarize_format(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    best = max(rows, key=lambda r: r.accuracy)
+    worst = min(rows, key=lambda r: r.accuracy)
+    seeds = f"mean over {cfg.n} draws" if cfg.n > 1 else "one draw"
+    return (
+        f"Accuracy ranges from {pct(worst.accuracy)} ({worst.setting}) to {pct(best.accuracy)} "
+        f"({best.setting}) over {len(rows)} formats ({seeds})."
+    )
+
+
+# ----------------------------------------------------------------------------------- registry
+Planner = Callable[[ModelRunner, Sequence["Example"], Sequence["Example"], SensitivityConfig], Planned]
+Summarizer = Callable[[Sequence[Row], SensitivityConfig, int], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentSpec:
+    """A sensitivity experiment: how it plans its evaluations and sums them up.
+
+    Attributes:
+        name, title, description: for the UI and the CLI.
+        plan: (runner, pool, queries, config) -> (row specs, jobs, notes).
+        summarize: (rows, config, number of labels) -> the summary sentence.
+        aggregated: rows average several seeded runs (spread reported).
+        min_k: the smallest k that makes sense.
+    """
+
+    name: str
+    title: str
+    description: str
+    plan: Planner
+    summarize: Summarizer
+    aggregated: bool
+    min_k: int = 0
+
+
+def run_experiment(
+    runner: ModelRunner,
+    pool: Sequence[Example],
+    queries: Sequence[Example],
+    cfg: SensitivityConfig,
+    *,
+    progress: ProgressFn | None = None,
+) -> SensitivityResult:
+    """Runs one sensitivity experiment (the one named by ``cfg.experiment``).
+
+    Args:
+        runner: the model.
+        pool: demonstration pool.
+        queries: test examples (they keep their gold labels in every setting).
+        cfg: the experiment and its size.
+        progress: called with (fraction, message).
+
+    Returns:
+        The tidy table, a summary sentence and the total model work (tokens, seconds).
+
+    Raises:
+        ConfigError, PromptError: with a message for the user.
+    """
+    spec = lookup(EXPERIMENTS, cfg.experiment, "experiment")
+    check_queries(queries)
+    bad = sorted({q.label for q in queries} - set(cfg.labels))
+    if bad:
+        raise ConfigError(
+            f"Test labels {', '.join(map(repr, bad))} have no label word; known: {', '.join(cfg.labels)}."
+        )
+    t0 = time.perf_counter()
+    tokens0, _ = runner.work.snapshot()
+    if progress is not None:
+        progress(0.0, "drawing demonstrations")
+    specs, jobs, notes = spec.plan(runner, pool, queries, cfg)
+    try:
+        rows, n_run = run_jobs(runner, queries, specs, jobs, progress)
+    except PromptError as exc:
+        raise PromptError(f"{spec.title}: {exc}") from exc
+    tokens1, _ = runner.work.snapshot()
+    return SensitivityResult(
+        experiment=cfg.experiment,
+        config=cfg,
+        rows=tuple(rows),
+        summary=spec.summarize(rows, cfg, len(cfg.labels)),
+        labels=cfg.labels,
+        n_test=len(queries),
+        seconds=time.perf_counter() - t0,
+        tokens_processed=tokens1 - tokens0,
+        n_evaluations=n_run,
+        notes=tuple(notes),
+    )
+
+
+EXPERIMENTS: dict[str, ExperimentSpec] = {
+    "order": ExperimentSpec(
+        "order",
+        "Order variance",
+        "The same k demonstrations in N random orders: how much does the order alone move accuracy?",
+        plan_order,
+        summarize_order,
+        aggregated=False,
+        min_k=2,
+    ),
+    "selection": ExperimentSpec(
+        "selection",
+        "Selection variance",
+        "N random draws of k demonstrations: how much does the choice of demonstrations move accuracy?",
+        plan_selection,
+        summarize_selection,
+        aggregated=False,
+        min_k=1,
+    ),
+    "kcurve": ExperimentSpec(
+        "kcurve",
+        "k-curve",
+        "Accuracy for k = 0, 1, 2, 4, 8, 16, 32 per scoring function, mean and spread over N seeds.",
+        plan_kcurve,
+        summarize_kcurve,
+        aggregated=True,
+    ),
+    "labels": ExperimentSpec(
+        "labels",
+        "Labels matter?",
+        "Demonstrations with gold, uniformly random, flipped or no labels (Min et al. 2022).",
+        plan_labels,
+        summarize_labels,
+        aggregated=True,
+        min_k=1,
+    ),
+    "label_words": ExperimentSpec(
+        "label_words",
+        "Label words",
+        "Default label words vs yours vs unrelated words (foo/bar): mapping or priors?",
+        plan_label_words,
+        summarize_label_words,
+        aggregated=True,
+    ),
+    "format": ExperimentSpec(
+        "format",
+        "Format",
+        "The prompt with and without its instruction, and with the templates you type.",
+        plan_format,
+        summarize_format,
+        aggregated=True,
+    ),
+}
