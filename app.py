@@ -15,6 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import streamlit as st
 
+from components.i18n import t
 from components.state import init_state
 
 ROOT = Path(__file__).parent
@@ -36,7 +37,7 @@ def main() -> None:
     st.set_page_config(page_title="ICL Explorer", page_icon=":material/psychology:", layout="wide")
     init_state()
     pages = [
-        st.Page(str(ROOT / file), title=title, icon=icon, default=(i == 0))
+        st.Page(str(ROOT / file), title=t(title), icon=icon, default=(i == 0))
         for i, (file, title, icon) in enumerate(PAGES)
         if (ROOT / file).exists()
     ]

@@ -124,6 +124,13 @@ ZH: dict[str, str] = {
     "Induction heads": "归纳头",
     "Find the heads that copy from earlier in the prompt, then ablate them.": "找出从提示词前文复制内容的注意力头,然后消融它们。",
     "Find induction heads": "寻找归纳头",
+    # page names (app.py navigation)
+    "Home": "首页",
+    "Demo Selection": "示例选择",
+    "Attention": "注意力",
+    "Sensitivity": "敏感性",
+    "Generation": "生成",
+    "Response Ranking": "回复排序",
 }
 
 # (regex, Chinese template): groups are passed positionally, {message} is the English text.

@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.i18n import t_error
 from engine.datasets import Dataset, Split, load_dataset, split_dataset
 from engine.models import DEFAULT_MODEL, ModelLoadError, load_runner
 from engine.runner import HFRunner
@@ -50,7 +51,7 @@ def get_runner() -> HFRunner | None:
         with st.spinner(f"Loading {name} (the first load dequantises the GGUF weights, 15-60 s)..."):
             return _cached_runner(name, device)
     except ModelLoadError as exc:
-        st.error(str(exc))
+        st.error(t_error(str(exc)))
         return None
 
 
