@@ -144,9 +144,16 @@ class _Needs:
     out_tokens: dict[Slot, dict[int, float]] = field(default_factory=dict)
     out_full: dict[Slot, np.ndarray] = field(default_factory=dict)
 
+    _rows: dict[int, list[int]] | None = None
+
     def slots_of_row(self, row: int) -> list[int]:
-        keys = set(self.targets) | self.full
-        return sorted(j for r, j in keys if r == row)
+        """Positions needed in `row` (-1: the prefix), ascending; indexed once, after planning."""
+        if self._rows is None:
+            rows: dict[int, list[int]] = defaultdict(list)
+            for r, j in set(self.targets) | self.full:
+                rows[r].append(j)
+            self._rows = {r: sorted(js) for r, js in rows.items()}
+        return self._rows.get(row, [])
 
 
 def _lm_parts(model: Any) -> tuple[Any, Any, float | None]:
@@ -199,22 +206,36 @@ def _row_batches(lengths: Sequence[int], past: int, max_batch_tokens: int) -> li
     return batches
 
 
-def _score_block(
-    runner: HFRunner,
-    reqs: Sequence[SpanRequest],
-    tick: Callable[[int, str], None] | None,
-) -> list[SpanResult]:
-    """Scores the requests of one block (see the module docstring)."""
-    import torch
-    from transformers import DynamicCache
+@dataclass(slots=True)
+class _Block:
+    """One block's plan: its prefix, its deduplicated rows and the slots each request reads."""
 
-    model = runner.model
-    decoder, head, cap = _lm_parts(model)
-    d_vocab = runner.info.d_vocab
+    reqs: list[SpanRequest]
+    prefix: tuple[int, ...]
+    rows: list[tuple[int, ...]]
+    req_row: list[int]
+    needs: _Needs
+
+    def slot(self, i: int, pos: int) -> Slot:
+        p = len(self.prefix)
+        return (-1, pos) if pos < p else (self.req_row[i], pos - p)
+
+    def results(self) -> list[SpanResult]:
+        out: list[SpanResult] = []
+        for i, r in enumerate(self.reqs):
+            lps = tuple(
+                self.needs.out_tokens[self.slot(i, pos)][r.ids[pos + 1]]
+                for pos in range(r.start - 1, len(r.ids) - 1)
+            )
+            last = self.needs.out_full[self.slot(i, len(r.ids) - 1)] if r.keep_last else None
+            out.append(SpanResult(lps, last))
+        return out
+
+
+def _plan_block(reqs: list[SpanRequest]) -> _Block:
+    """Prefix, rows and needed slots of one block (see the module docstring)."""
     inputs = [_input_of(r) for r in reqs]
     p = common_prefix_len(inputs)
-    prefix = inputs[0][:p] if p else ()
-
     # rows: each request's input beyond the prefix. Labels of one query have the same input
     # (the input stops before the last token), and an input that is a prefix of another is read
     # from the longer row, so each distinct row runs once.
@@ -225,45 +246,96 @@ def _score_block(
         rep[a] = rep[nxt] if nxt is not None and nxt[: len(a)] == a else a
     rows = sorted({rep[r] for r in rests if r})
     row_index = {row: k for k, row in enumerate(rows)}
-    req_row = [row_index[rep[r]] if r else -1 for r in rests]
-
-    needs = _Needs()
-
-    def slot_of(i: int, pos: int) -> Slot:
-        if pos < p:
-            return (-1, pos)
-        return (req_row[i], pos - p)
-
+    block = _Block(reqs, inputs[0][:p], rows, [row_index[rep[r]] if r else -1 for r in rests], _Needs())
     for i, r in enumerate(reqs):
         for pos in range(r.start - 1, len(r.ids) - 1):
-            needs.targets[slot_of(i, pos)].add(r.ids[pos + 1])
+            block.needs.targets[block.slot(i, pos)].add(r.ids[pos + 1])
         if r.keep_last:
-            needs.full.add(slot_of(i, len(r.ids) - 1))
+            block.needs.full.add(block.slot(i, len(r.ids) - 1))
+    return block
 
-    with runner.lock, torch.inference_mode():
+
+def _gather_project(runner: HFRunner, hs: torch.Tensor, picks: list[tuple[int, int, _Needs, Slot]]) -> None:
+    """Projects the hidden states `hs` `[batch, pos, d_model]` at (batch row, pos) picks into their needs."""
+    import torch
+
+    if not picks:
+        return
+    _decoder, head, cap = _lm_parts(runner.model)
+    rows = torch.tensor([k for k, _, _, _ in picks], device=hs.device)
+    cols = torch.tensor([j for _, j, _, _ in picks], device=hs.device)
+    hidden = hs[rows, cols]  # [n_picks, d_model]
+    by_needs: dict[int, tuple[_Needs, list[int], list[Slot]]] = {}
+    for n, (_k, _j, needs, slot) in enumerate(picks):
+        entry = by_needs.setdefault(id(needs), (needs, [], []))
+        entry[1].append(n)
+        entry[2].append(slot)
+    for needs, idx, slots in by_needs.values():
+        _project(head, cap, hidden[torch.tensor(idx, device=hs.device)], slots, needs, runner.info.d_vocab)
+
+
+def _run_flat(runner: HFRunner, blocks: Sequence[_Block], tick: Callable[[int, str], None] | None) -> None:
+    """Blocks without rows are single sequences (their prefix): batched together by length, no cache."""
+    import torch
+
+    decoder, _head, _cap = _lm_parts(runner.model)
+    for batch in _row_batches([len(b.prefix) for b in blocks], 0, runner.max_batch_tokens):
+        width = max(len(blocks[b].prefix) for b in batch)
+        input_ids = torch.full((len(batch), width), runner.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for k, b in enumerate(batch):
+            input_ids[k, : len(blocks[b].prefix)] = torch.tensor(blocks[b].prefix, dtype=torch.long)
+            mask[k, : len(blocks[b].prefix)] = 1
+        with runner.lock:
+            out = decoder(
+                input_ids=input_ids.to(runner.device), attention_mask=mask.to(runner.device), use_cache=False
+            )
+            n_real = int(mask.sum())
+            runner.work.add(n_real, 1)
+            picks = [
+                (k, j, blocks[b].needs, (-1, j))
+                for k, b in enumerate(batch)
+                for j in blocks[b].needs.slots_of_row(-1)
+            ]
+            _gather_project(runner, out.last_hidden_state, picks)
+        if tick is not None:
+            tick(n_real, "prompts")
+
+
+def _run_tree(runner: HFRunner, block: _Block, tick: Callable[[int, str], None] | None) -> None:
+    """One pass over the block's prefix (KV cache kept), then its rows in batches on that cache."""
+    import torch
+    from transformers import DynamicCache
+
+    model = runner.model
+    decoder, _head, _cap = _lm_parts(model)
+    p = len(block.prefix)
+    rows, needs = block.rows, block.needs
+    with runner.lock:
         cache = None
         if p:
             cache = DynamicCache(config=model.config)
-            ids = torch.tensor([list(prefix)], dtype=torch.long, device=runner.device)
+            ids = torch.tensor([list(block.prefix)], dtype=torch.long, device=runner.device)
             out = decoder(input_ids=ids, past_key_values=cache, use_cache=True)
             runner.work.add(p, 1)
-            slots_a = needs.slots_of_row(-1)
-            if slots_a:
-                hidden = out.last_hidden_state[0, torch.tensor(slots_a, device=out.last_hidden_state.device)]
-                _project(head, cap, hidden, [(-1, j) for j in slots_a], needs, d_vocab)
+            _gather_project(
+                runner, out.last_hidden_state, [(0, j, needs, (-1, j)) for j in needs.slots_of_row(-1)]
+            )
             if tick is not None:
                 tick(p, "shared prefix")
 
-        for batch in _row_batches([len(r) for r in rows], p, runner.max_batch_tokens):
-            width = max(len(rows[b]) for b in batch)
-            input_ids = torch.full((len(batch), width), runner.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), p + width), dtype=torch.long)
-            mask[:, :p] = 1
-            for k, b in enumerate(batch):
-                input_ids[k, : len(rows[b])] = torch.tensor(rows[b], dtype=torch.long)
-                mask[k, p : p + len(rows[b])] = 1
+    for batch in _row_batches([len(r) for r in rows], p, runner.max_batch_tokens):
+        width = max(len(rows[b]) for b in batch)
+        input_ids = torch.full((len(batch), width), runner.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), p + width), dtype=torch.long)
+        mask[:, :p] = 1
+        for k, b in enumerate(batch):
+            input_ids[k, : len(rows[b])] = torch.tensor(rows[b], dtype=torch.long)
+            mask[k, p : p + len(rows[b])] = 1
+        with runner.lock:
             past = None
             if cache is not None:
+                # each batch gets its own copy: the cache grows in place during the forward
                 past = copy.deepcopy(cache)
                 past.batch_repeat_interleave(len(batch))
             out = decoder(
@@ -274,31 +346,10 @@ def _score_block(
             )
             n_real = sum(len(rows[b]) for b in batch)
             runner.work.add(n_real, 1)
-            gather_rows: list[int] = []
-            gather_pos: list[int] = []
-            slots: list[Slot] = []
-            for k, b in enumerate(batch):
-                for j in needs.slots_of_row(b):
-                    gather_rows.append(k)
-                    gather_pos.append(j)
-                    slots.append((b, j))
-            if slots:
-                hs = out.last_hidden_state
-                hidden = hs[
-                    torch.tensor(gather_rows, device=hs.device), torch.tensor(gather_pos, device=hs.device)
-                ]
-                _project(head, cap, hidden, slots, needs, d_vocab)
-            if tick is not None:
-                tick(n_real, "rows")
-
-    results: list[SpanResult] = []
-    for i, r in enumerate(reqs):
-        lps = tuple(
-            needs.out_tokens[slot_of(i, pos)][r.ids[pos + 1]] for pos in range(r.start - 1, len(r.ids) - 1)
-        )
-        last = needs.out_full[slot_of(i, len(r.ids) - 1)] if r.keep_last else None
-        results.append(SpanResult(lps, last))
-    return results
+            picks = [(k, j, needs, (b, j)) for k, b in enumerate(batch) for j in needs.slots_of_row(b)]
+            _gather_project(runner, out.last_hidden_state, picks)
+        if tick is not None:
+            tick(n_real, "rows")
 
 
 def score_spans_cached(
@@ -348,8 +399,16 @@ def score_spans_cached(
         if progress is not None:
             progress(min(done / total, 1.0), f"scored {what}")
 
-    for reqs in blocks.values():
-        for req, res in zip(reqs, _score_block(runner, reqs, tick), strict=True):
+    import torch
+
+    plans = [_plan_block(reqs) for reqs in blocks.values()]
+    with torch.inference_mode():
+        _run_flat(runner, [b for b in plans if not b.rows], tick)
+        for block in plans:
+            if block.rows:
+                _run_tree(runner, block, tick)
+    for block in plans:
+        for req, res in zip(block.reqs, block.results(), strict=True):
             key = span_key(req)
             if cache is not None:
                 cache.put(key, res)

@@ -1,0 +1,175 @@
+"""`python -m engine evaluate`: in-context classification over a test set (JSON on the last line).
+
+    python -m engine evaluate --model smollm2-135m --dataset sst2 --k 4 --scoring direct \\
+        --calibration none --n-test 200 --seed 0 --out results.jsonl
+
+Last stdout line: {"accuracy", "macro_f1", "ece", "n_test", "seconds", "tokens_processed"}.
+Each line of ``--out`` is one query: {"id", "text", "gold", "pred", "demo_ids", "scores":
+{label: score}, "prompts": {label: exact full text scored}, "probs": {label: probability}};
+gold and pred are label names. ``scores`` are the scorer's raw values (direct / channel:
+log-prob, higher wins; ppl: mean token NLL, lower wins); ``pred`` and ``probs`` are after
+calibration. ``demo_ids`` are the demonstrations' ids in prompt order: rows of the benchmark's
+source table, or 0-based data rows of the ``--pool`` file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from engine import retrieval
+from engine.errors import ConfigError
+
+HELP = "evaluate in-context classification (direct / ppl / channel scoring, calibration) on a test set"
+
+
+def _unescape(text: str | None) -> str | None:
+    """Lets a shell user write \\n and \\t in --template / --instruction / --separator."""
+    if text is None:
+        return None
+    return text.replace("\\n", "\n").replace("\\t", "\t")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.models import DEFAULT_MODEL
+    from engine.scoring import CALIBRATIONS, SCORERS
+
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help="registered model, local dir, .gguf or cached HF id"
+    )
+    data = parser.add_argument_group("data (a benchmark, or your own pool and test files)")
+    data.add_argument("--dataset", default=None, help="benchmark name (default sst2 unless --pool/--test)")
+    data.add_argument("--pool", type=Path, default=None, help="JSONL/CSV with text,label: demonstrations")
+    data.add_argument("--test", type=Path, default=None, help="JSONL/CSV with text,label: test queries")
+    parser.add_argument("--k", type=int, default=4, help="demonstrations per prompt")
+    parser.add_argument("--scoring", default="direct", choices=list(SCORERS))
+    parser.add_argument("--calibration", default="none", choices=list(CALIBRATIONS))
+    parser.add_argument(
+        "--normalize", default="sum", choices=["sum", "mean"], help="direct/channel: sum or mean over tokens"
+    )
+    parser.add_argument("--n-test", type=int, default=200, help="test queries (first rows of --test)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="write one JSON line per query here")
+    parser.add_argument("--demos", default="per-query", choices=["per-query", "shared"])
+    parser.add_argument("--retrieval", default="random", choices=list(retrieval.RETRIEVERS))
+    parser.add_argument("--ordering", default="as_retrieved", choices=list(retrieval.ORDERINGS))
+    parser.add_argument(
+        "--instruction", default=None, help="instruction (default: the dataset's); \\n allowed"
+    )
+    parser.add_argument("--template", default=None, help="demo template with {text} and {label}; \\n allowed")
+    parser.add_argument("--separator", default=None, help="between demonstrations (default \\n\\n)")
+    parser.add_argument(
+        "--label-words",
+        default=None,
+        help="label words: 'w1,w2,...' in label order, or 'name=word,name=word'",
+    )
+    parser.add_argument("--channel-template", default=None, help="channel template ({label} before {text})")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    parser.add_argument(
+        "--plain", action="store_true", help="no prefix sharing (one forward per text), for comparison"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def parse_label_words(
+    spec: str | None, names: tuple[str, ...], default: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """--label-words: 'w1,w2' in label order or 'name=word,...' (names not given keep their default)."""
+    from engine.evaluation import label_words_from
+
+    if spec is None or not spec.strip():
+        return tuple(zip(names, default, strict=True))
+    items = [s.strip() for s in spec.split(",")]
+    if all("=" in s for s in items):
+        mapping = dict(zip(names, default, strict=True))
+        for item in items:
+            name, word = (x.strip() for x in item.split("=", 1))
+            if name not in mapping:
+                raise ConfigError(f"--label-words names unknown label {name!r}; labels: {', '.join(names)}.")
+            mapping[name] = word
+        return label_words_from(names, mapping)
+    return label_words_from(names, items)
+
+
+class Bar:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.t0 = time.perf_counter()
+        self.last = -1.0
+
+    def __call__(self, frac: float, msg: str) -> None:
+        if self.quiet or (frac - self.last < 0.01 and frac < 1.0):
+            return
+        self.last = frac
+        width = 30
+        fill = int(round(frac * width))
+        sys.stderr.write(
+            f"\r[{'#' * fill}{'.' * (width - fill)}] {frac * 100:5.1f}% {time.perf_counter() - self.t0:6.1f}s {msg[:40]:40}"
+        )
+        if frac >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.datasets import load_dataset, parse_user_data, split_dataset
+    from engine.evaluation import EvalConfig, evaluate
+    from engine.models import load_runner
+    from engine.prompts import DEFAULT_SEPARATOR, PromptFormat
+    from engine.scoring import ScoringConfig
+
+    if args.n_test < 0:
+        raise ConfigError(f"--n-test must be 0 or more, got {args.n_test}.")
+    if (args.pool is None) != (args.test is None):
+        raise ConfigError("Give both --pool and --test (your own data), or neither (a benchmark).")
+    if args.pool is not None:
+        if args.dataset is not None:
+            raise ConfigError("Give either --dataset or --pool/--test, not both.")
+        for path in (args.pool, args.test):
+            if not path.is_file():
+                raise ConfigError(f"File not found: {path}")
+        pool_ds = parse_user_data(args.pool.read_bytes(), args.pool.name)
+        test_ds = parse_user_data(args.test.read_bytes(), args.test.name, label_names=pool_ds.label_names)
+        pool, test = pool_ds.examples, test_ds.examples[: args.n_test]
+        ds = pool_ds
+        if len(test) < args.n_test:
+            print(f"note: {args.test} has {len(test)} rows; evaluating all of them.", file=sys.stderr)
+    else:
+        ds = load_dataset(args.dataset or "sst2")
+        split = split_dataset(ds, n_test=args.n_test, seed=args.seed)
+        pool, test = split.pool, split.test
+
+    fmt = PromptFormat(
+        template=_unescape(args.template) or ds.template,
+        instruction=ds.instruction if args.instruction is None else str(_unescape(args.instruction)),
+        separator=DEFAULT_SEPARATOR if args.separator is None else str(_unescape(args.separator)),
+    )
+    cfg = EvalConfig(
+        fmt=fmt,
+        label_words=parse_label_words(args.label_words, ds.label_names, ds.label_words),
+        k=args.k,
+        scoring=ScoringConfig(
+            args.scoring, args.calibration, args.normalize, _unescape(args.channel_template)
+        ),
+        demos=args.demos,
+        retrieval=args.retrieval,
+        ordering=args.ordering,
+        seed=args.seed,
+    )
+    bar = Bar(args.quiet)
+    if not args.quiet:
+        print(f"loading {args.model}...", file=sys.stderr)
+    runner = load_runner(args.model, device=args.device)
+    result = evaluate(runner, pool, test, cfg, fast=not args.plain, progress=bar)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("w", encoding="utf-8") as fh:
+            for q in result.queries:
+                fh.write(json.dumps(q.to_json(), ensure_ascii=False) + "\n")
+    print(json.dumps(result.summary()))
+    return 0
