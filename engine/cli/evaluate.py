@@ -107,7 +107,7 @@ class Bar:
             return
         self.last = frac
         width = 30
-        fill = int(round(frac * width))
+        fill = round(frac * width)
         sys.stderr.write(
             f"\r[{'#' * fill}{'.' * (width - fill)}] {frac * 100:5.1f}% {time.perf_counter() - self.t0:6.1f}s {msg[:40]:40}"
         )

@@ -159,8 +159,8 @@ def test_contextual_calibration_by_hand() -> None:
     assert res.prior == pytest.approx({"negative": 0.4, "positive": 0.6})
     q = np.array([0.25 / 0.4, 0.75 / 0.6])
     assert res.probs["positive"] == pytest.approx(q[1] / q.sum())
-    assert any("Review: N/A\nSentiment: negative" == c for c in r.calls)
-    assert any("Review: \nSentiment: negative" == c for c in r.calls)  # the empty input
+    assert any(c == "Review: N/A\nSentiment: negative" for c in r.calls)
+    assert any(c == "Review: \nSentiment: negative" for c in r.calls)  # the empty input
 
 
 def test_domain_calibration_uses_in_domain_strings() -> None:
