@@ -23,6 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components import state
 from engine.errors import ConfigError
 from engine.gen_metrics import GenEvalResult, GenScores
 from engine.gen_tasks import GenSplit, GenTask
@@ -44,12 +45,6 @@ GEN_STOP = "gen_stop"
 GEN_FOR_TASK = "gen_for_task"  # which task the defaults came from
 GEN_RESULTS = "gen_results"  # the last run: {"prompt", "reference", "pattern", "results": {label: result}}
 GEN_EVAL = "gen_eval_result"
-# Prompt Lab keys (owned by components.prompt_editor), read/written on explicit buttons only
-PL_INSTRUCTION = "pl_instruction"
-PL_DEMOS = "pl_demos"
-PL_QUERY = "pl_query"
-PL_TEMPLATE = "pl_template"
-PL_LABEL_WORDS = "pl_label_words"
 
 # ---------------------------------------------------------------- session keys (Ranking page)
 RK_RESULT = "rk_result"
@@ -157,23 +152,43 @@ def rows_from_editor(df: pd.DataFrame) -> list[dict[str, str]]:
 
 
 def take_prompt_lab_demos() -> None:
-    """Prompt Lab demonstrations (text -> input, label word -> output), template and query."""
-    words = st.session_state.get(PL_LABEL_WORDS) or {}
+    """Prompt Lab demonstrations (text -> input, label word -> output), template and query.
+
+    Reads the shared prompt through `components.prompt_state`, so the Prompt Lab's defaults are
+    used when it has not been opened yet.
+    """
+    from components.prompt_state import current_prompt_snapshot
+
+    snap = current_prompt_snapshot()
+    words = snap["label_words"]
     set_demos(
         [
-            {
-                "input": str(d.get("text", "")),
-                "reasoning": "",
-                "output": str(words.get(d.get("label"), d.get("label", ""))),
-            }
-            for d in st.session_state.get(PL_DEMOS, [])
+            {"input": d["text"], "reasoning": "", "output": str(words.get(d["label"], d["label"]))}
+            for d in snap["demos"]
         ]
     )
-    template = str(st.session_state.get(PL_TEMPLATE, ""))
+    template = str(snap["template"])
     if "{text}" in template and "{label}" in template:
         st.session_state[GEN_TEMPLATE] = template.replace("{text}", "{input}").replace("{label}", "{output}")
-    st.session_state[GEN_QUERY] = str(st.session_state.get(PL_QUERY, ""))
+    st.session_state[GEN_QUERY] = str(snap["query"])
     st.session_state[GEN_REFERENCE] = ""
+
+
+def take_prompt_lab_instruction() -> None:
+    """Copies the Prompt Lab's instruction (or the one it would start from) into the generation prompt."""
+    from components.prompt_state import current_prompt_snapshot
+
+    st.session_state[GEN_INSTRUCTION] = str(current_prompt_snapshot()["instruction"])
+
+
+def send_instruction_to_prompt_lab() -> None:
+    """Writes the generation instruction into the Prompt Lab (seeding its defaults first, so
+    opening the Prompt Lab later does not overwrite it)."""
+    from components import prompt_editor as pe
+
+    seed = int(st.session_state.get(state.SEED, 0))
+    pe.ensure_defaults(state.get_dataset(), state.get_split(), seed)
+    st.session_state[pe.INSTRUCTION] = str(st.session_state.get(GEN_INSTRUCTION, ""))
 
 
 # ---------------------------------------------------------------- decoding controls

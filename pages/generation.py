@@ -96,18 +96,12 @@ with left:
     b1.button(
         "Use the Prompt Lab instruction",
         key="gen_take_pl_instruction",
-        on_click=lambda: st.session_state.__setitem__(
-            gv.GEN_INSTRUCTION, str(st.session_state.get(gv.PL_INSTRUCTION, ""))
-        ),
-        disabled=gv.PL_INSTRUCTION not in st.session_state,
-        help="Open the Prompt Lab first to have an instruction there.",
+        on_click=gv.take_prompt_lab_instruction,
     )
     b2.button(
         "Send this instruction to the Prompt Lab",
         key="gen_send_pl_instruction",
-        on_click=lambda: st.session_state.__setitem__(
-            gv.PL_INSTRUCTION, str(st.session_state.get(gv.GEN_INSTRUCTION, ""))
-        ),
+        on_click=gv.send_instruction_to_prompt_lab,
     )
     st.text_input(
         "Template: {input}, optional {reasoning}, {output}",
@@ -144,7 +138,6 @@ d3.button(
     "Take the Prompt Lab demonstrations and query",
     key="gen_from_pl",
     on_click=gv.take_prompt_lab_demos,
-    disabled=gv.PL_DEMOS not in st.session_state,
     help="Text becomes the input and the label word the output; the template's {text}/{label} become {input}/{output}.",
 )
 edited = st.data_editor(

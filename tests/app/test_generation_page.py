@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from engine.datasets import load_dataset
 from engine.generation import GenerationResult
 from tests.app.conftest import new_app
 
@@ -70,6 +71,23 @@ def test_chain_of_thought_task_and_prompt_lab_instruction() -> None:
     at.text_area(key="gen_instruction").set_value("something else").run()
     at.button(key="gen_take_pl_instruction").click().run()
     assert at.text_area(key="gen_instruction").value == "Add carefully."
+    # opening the Prompt Lab afterwards keeps the instruction that was sent
+    at.switch_page("pages/prompt_lab.py").run()
+    assert not at.exception, at.exception
+    assert at.text_area(key="pl_instruction").value == "Add carefully."
+
+
+def test_prompt_lab_demonstrations_become_input_output_pairs() -> None:
+    at = _page()
+    at.button(key="gen_from_pl").click().run()
+    assert not at.exception, at.exception
+    demos = at.session_state["gen_demos"]
+    words = set(load_dataset("sst2").label_words)  # the sidebar's default dataset
+    assert len(demos) == 4  # the Prompt Lab's default: four SST-2 demonstrations
+    assert all(d["input"] and not d["reasoning"] for d in demos)
+    assert {d["output"] for d in demos} <= words
+    assert "{input}" in str(at.text_input(key="gen_template").value)
+    assert at.text_input(key="gen_query").value
 
 
 def test_uploaded_rows_become_the_task() -> None:
