@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
@@ -485,3 +485,80 @@ def label_words_from(
     if len(words) != len(names):
         raise ConfigError(f"Got {len(words)} label words for {len(names)} labels ({', '.join(names)}).")
     return tuple(zip(names, (str(w) for w in words), strict=True))
+
+
+# ----------------------------------------------------------------------------------- comparisons
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One scorer + calibration to compare on the same prompts."""
+
+    scorer: str
+    calibration: str = "none"
+
+    @property
+    def name(self) -> str:
+        return self.scorer if self.calibration == "none" else f"{self.scorer} + {self.calibration}"
+
+
+def variants_of(scorers: Sequence[str], calibrations: Sequence[str]) -> tuple[list[Variant], list[Variant]]:
+    """Every scorer x calibration pair: (valid ones, skipped ones whose calibration needs direct scores)."""
+    from engine.scoring import CALIBRATIONS
+
+    valid: list[Variant] = []
+    skipped: list[Variant] = []
+    for s in scorers:
+        lookup_scorer = SCORERS.get(s)
+        if lookup_scorer is None:
+            raise ConfigError(f"Unknown scorer {s!r}. Known: {', '.join(SCORERS)}.")
+        for c in calibrations:
+            cal = CALIBRATIONS.get(c)
+            if cal is None:
+                raise ConfigError(f"Unknown calibration {c!r}. Known: {', '.join(CALIBRATIONS)}.")
+            (skipped if cal.needs_content_free and s != "direct" else valid).append(Variant(s, c))
+    return valid, skipped
+
+
+def evaluate_variants(
+    runner: ModelRunner,
+    pool: Sequence[Example],
+    queries: Sequence[Example],
+    base: EvalConfig,
+    variants: Sequence[Variant],
+    *,
+    domain_texts: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, EvalResult]:
+    """Evaluates several scorer / calibration variants on the same demonstrations and prompts.
+
+    The retrieval context is built once and every variant draws the same demonstrations (same
+    seed); calibrations of one scorer reuse its scores through the runner's span cache.
+
+    Returns:
+        Variant name -> result, in the order given.
+    """
+    if not variants:
+        raise ConfigError("Pick at least one scoring function and one calibration.")
+    cfgs = [
+        replace(base, scoring=replace(base.scoring, scorer=v.scorer, calibration=v.calibration))
+        for v in variants
+    ]
+    ctx = retrieval.build_context(
+        pool,
+        retrieval=base.retrieval,
+        ordering=base.ordering,
+        runner=runner,
+        fmt=base.fmt,
+        label_words=base.words,
+        fixed=base.fixed,
+        options=dict(base.options),
+    )
+    out: dict[str, EvalResult] = {}
+    for i, (v, cfg) in enumerate(zip(variants, cfgs, strict=True)):
+        lo, hi = i / len(cfgs), (i + 1) / len(cfgs)
+        sub = (
+            None
+            if progress is None
+            else (lambda f, msg, lo=lo, hi=hi, v=v: progress(lo + (hi - lo) * f, f"{v.name}: {msg}"))
+        )
+        out[v.name] = evaluate(runner, pool, queries, cfg, ctx=ctx, domain_texts=domain_texts, progress=sub)
+    return out

@@ -1,0 +1,234 @@
+"""Scoring: evaluate the prompt over a test set and compare scoring functions and calibrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components import prompt_editor as pe
+from components import state
+from components.layout import page_setup
+from components.scoring_views import render_downloads, render_query_detail, render_query_table, render_summary
+from engine import retrieval
+from engine.datasets import Example
+from engine.errors import USER_ERRORS
+from engine.evaluation import (
+    EvalConfig,
+    EvalResult,
+    Variant,
+    evaluate_variants,
+    label_words_from,
+    variants_of,
+)
+from engine.runner import HFRunner
+from engine.scoring import CALIBRATIONS, SCORERS, ScoringConfig
+
+DEMO_MODES = {
+    "per-query": "Fresh draw per query (OpenICL / StaICC)",
+    "shared": "One shared draw for all queries",
+    "prompt-lab": "The Prompt Lab's demonstrations (fixed prompt)",
+}
+
+
+RESULTS = "sc_results"  # (request key, results) of the last run, kept across reruns
+
+
+def _run(
+    key: tuple[Any, ...],
+    runner: HFRunner,
+    cfg: EvalConfig,
+    variants: tuple[Variant, ...],
+    pool: Any,
+    queries: Any,
+    progress: Any,
+) -> dict[str, EvalResult]:
+    """The last results when `key` matches, else a new evaluation.
+
+    Results live in session state rather than `st.cache_data`: the progress bar is updated from
+    inside the run, which a cached function could not replay. Repeated work across sessions is
+    still skipped by the runner's span cache (every scored text is cached by its tokens).
+    """
+    last = st.session_state.get(RESULTS)
+    if last is not None and last[0] == key:
+        return last[1]
+    results = evaluate_variants(runner, pool, queries, cfg, variants, progress=progress)
+    st.session_state[RESULTS] = (key, results)
+    return results
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _full_logprobs(model_name: str, text: str, _runner: HFRunner) -> tuple[list[str], list[float]]:
+    seq = _runner.sequence_logprobs(text)
+    return list(seq.tokens), list(seq.token_logprobs)
+
+
+page_setup("Scoring", "pages/scoring.py")
+ds = state.get_dataset()
+seed = int(st.session_state.get(state.SEED, 0))
+pe.ensure_defaults(ds, state.get_split(), seed)
+st.caption(
+    "Evaluate the Prompt Lab's prompt (instruction, template, label words) over a test set and compare "
+    "scoring functions and calibrations on the same prompts. Click a query to see each label's per-token "
+    "log-probs."
+)
+
+c1, c2, c3 = st.columns([2, 2, 1])
+with c1:
+    scorers = st.multiselect(
+        "Scoring functions",
+        list(SCORERS),
+        default=["direct", "ppl", "channel"],
+        key="sc_scorers",
+        help=" · ".join(f"{s.name}: {s.description}" for s in SCORERS.values()),
+    )
+with c2:
+    calibrations = st.multiselect(
+        "Calibrations",
+        list(CALIBRATIONS),
+        default=["none"],
+        key="sc_calibrations",
+        help=" · ".join(f"{c.name}: {c.description}" for c in CALIBRATIONS.values()),
+    )
+with c3:
+    normalize = st.radio(
+        "Sum or mean over tokens",
+        ["sum", "mean"],
+        horizontal=True,
+        key="sc_normalize",
+        help="For direct and channel scores: the label's (or query's) summed or mean token log-prob.",
+    )
+
+d1, d2, d3, d4, d5 = st.columns([3, 1, 1, 2, 2])
+with d1:
+    mode = st.selectbox(
+        "Demonstrations", list(DEMO_MODES), format_func=DEMO_MODES.__getitem__, key="sc_demos"
+    )
+with d2:
+    k = int(
+        st.number_input(
+            "k", min_value=0, max_value=64, value=4, step=1, key="sc_k", disabled=mode == "prompt-lab"
+        )
+    )
+with d3:
+    n_test = int(
+        st.number_input("Test queries", min_value=1, max_value=2000, value=50, step=10, key="sc_n_test")
+    )
+with d4:
+    retrievers = [r for r in retrieval.RETRIEVERS if r != "fixed"]
+    retr = st.selectbox(
+        "Retrieval",
+        retrievers,
+        index=retrievers.index("random"),
+        key="sc_retrieval",
+        disabled=mode == "prompt-lab",
+    )
+with d5:
+    ordering = st.selectbox("Ordering", list(retrieval.ORDERINGS), key="sc_ordering")
+
+cfg: EvalConfig | None = None
+variants: list[Variant] = []
+pool_override: tuple[Example, ...] | None = None
+try:
+    words = dict(ds.label_word_map()) | {
+        k_: v for k_, v in dict(st.session_state.get(pe.LABEL_WORDS, {})).items() if k_ in ds.label_names
+    }
+    if mode == "prompt-lab":
+        demos = pe.current_demos()
+        pool_override = tuple(Example(d.text, d.label, i) for i, d in enumerate(demos))
+        cfg = EvalConfig(
+            fmt=pe.current_format(),
+            label_words=label_words_from(ds.label_names, words),
+            k=len(demos),
+            scoring=ScoringConfig(normalize=normalize),  # type: ignore[arg-type]
+            demos="shared",
+            retrieval="fixed",
+            ordering=ordering,
+            seed=seed,
+            fixed=tuple(range(len(demos))),
+        )
+    else:
+        cfg = EvalConfig(
+            fmt=pe.current_format(),
+            label_words=label_words_from(ds.label_names, words),
+            k=k,
+            scoring=ScoringConfig(normalize=normalize),  # type: ignore[arg-type]
+            demos=mode,  # type: ignore[arg-type]
+            retrieval=retr,
+            ordering=ordering,
+            seed=seed,
+        )
+    variants, skipped = variants_of(scorers, calibrations)
+    if skipped:
+        st.caption(
+            "Skipped (contextual and domain calibration apply to direct scores only): "
+            + ", ".join(v.name for v in skipped)
+        )
+    if not variants:
+        st.warning("Pick at least one scoring function and one calibration.")
+except USER_ERRORS as exc:
+    st.error(str(exc))
+    cfg = None
+
+if cfg is not None and variants:
+    n_texts = n_test * len(ds.label_names) * len(variants)
+    st.caption(
+        f"{len(variants)} variant(s) x {n_test} queries x {len(ds.label_names)} labels = {n_texts} texts scored."
+    )
+ready = cfg is not None and bool(variants)
+if st.button("Run the evaluation", type="primary", key="sc_run", disabled=not ready) and ready:
+    st.session_state["sc_last_request"] = (cfg, tuple(variants), n_test, pool_override)
+
+request = st.session_state.get("sc_last_request")
+if request is None:
+    st.info("Pick scoring functions, calibrations and demonstrations, then press **Run the evaluation**.")
+    st.stop()
+cfg_req, variants_req, n_test_req, pool_req = request
+if (cfg_req, variants_req, n_test_req, pool_req) != (cfg, tuple(variants), n_test, pool_override):
+    st.caption("The settings changed since the last run: press **Run the evaluation** to update.")
+
+loaded = state.get_runner()
+if loaded is None:
+    st.stop()
+runner: HFRunner = loaded
+try:
+    split = state.get_split(n_test_req)
+except USER_ERRORS as exc:
+    st.error(str(exc))
+    st.stop()
+pool = pool_req if pool_req is not None else split.pool
+bar = st.progress(0.0, text="Starting...")
+
+
+def _progress(frac: float, msg: str) -> None:
+    bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+
+
+data_key = f"{ds.source}:{len(ds.examples)}:{','.join(ds.label_names)}:{pool_req!r}"
+try:
+    key = (runner.info.name, runner.info.device, data_key, seed, n_test_req, repr(cfg_req), variants_req)
+    results = _run(key, runner, cfg_req, variants_req, pool, split.test, _progress)
+except USER_ERRORS as exc:
+    bar.empty()
+    st.error(str(exc))
+    st.stop()
+bar.empty()
+
+st.subheader("Accuracy and calibration")
+render_summary(results)
+render_downloads(results)
+st.subheader("Per query")
+st.caption("Click a row to see every label's score and its per-token log-probs.")
+picked = render_query_table(results)
+if picked is None:
+    st.info("Select a query in the table above.")
+    st.stop()
+full = st.toggle(
+    "Colour every prompt token (one extra forward pass per text)", value=False, key="sc_full_tokens"
+)
+render_query_detail(
+    results,
+    picked,
+    runner.token_strings,
+    full_logprobs=(lambda text: _full_logprobs(runner.info.name, text, runner)) if full else None,
+)
