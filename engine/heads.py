@@ -692,7 +692,9 @@ def score_heads(
         progress: optional callback ``(fraction, message)``.
     """
     config = config or ProbeConfig()
-    wanted = tuple(names) if names is not None else HEAD_SCORE_NAMES
+    wanted = tuple(dict.fromkeys(names)) if names is not None else HEAD_SCORE_NAMES
+    if not wanted:
+        raise ConfigError(f"Choose at least one head score: {', '.join(HEAD_SCORES)}.")
     fns = {n: get_head_score(n) for n in wanted}
     key = (config, wanted)
     # attention under ablation is not the model's own: never cache it (copying reads weights only)
@@ -703,7 +705,7 @@ def score_heads(
         if hit is not None:
             return HeadScores(hit.model, {k: v.copy() for k, v in hit.scores.items()}, config, 0.0, 0)
     t0 = time.perf_counter()
-    needs = frozenset().union(*(_NEEDS[n] for n in wanted)) if wanted else frozenset()
+    needs = frozenset().union(*(_NEEDS[n] for n in wanted))
     if progress:
         progress(0.05, "Running the random repeated sequences through the model...")
     ind, pre, n_tokens = collect_probes(runner, config, batches=needs)

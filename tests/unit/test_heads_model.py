@@ -113,6 +113,8 @@ def test_unknown_score_name_fails_before_running(llama: HFRunner) -> None:
     before = llama.work.snapshot()
     with pytest.raises(ConfigError, match="Known: induction"):
         score_heads(llama, ["inducton"], SMALL)
+    with pytest.raises(ConfigError, match="at least one"):
+        score_heads(llama, [], SMALL)
     assert llama.work.snapshot() == before
 
 
