@@ -83,11 +83,12 @@ def main() -> None:
     score_heads(runner, config=cfg, use_cache=False)
     cold = time.perf_counter() - t0
 
-    warm, fwd, copy = [], [], []
+    warm, warm_cpu, fwd, copy = [], [], [], []
     for _ in range(args.repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         score_heads(runner, config=cfg, use_cache=False)
         warm.append(time.perf_counter() - t0)
+        warm_cpu.append(time.process_time() - c0)
         t0 = time.perf_counter()
         collect_probes(runner, cfg)
         fwd.append(time.perf_counter() - t0)
@@ -99,6 +100,7 @@ def main() -> None:
     t_warm = statistics.median(warm)
     print(f"score all heads, cold (copying computed): {cold:6.2f} s")
     print(f"score all heads, warm (copying cached):   {t_warm:6.2f} s   (median of {args.repeats})")
+    print(f"  CPU time of that run (all threads):     {statistics.median(warm_cpu):6.2f} s")
     print(f"  of which the batched forward pass:      {statistics.median(fwd):6.2f} s")
     print(f"  copying score from weights (once/model): {statistics.median(copy):6.2f} s")
     if not args.skip_naive:
