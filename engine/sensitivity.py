@@ -807,6 +807,22 @@ class ExperimentSpec:
     min_k: int = 0
 
 
+def max_evaluations(cfg: SensitivityConfig) -> int:
+    """How many evaluations `cfg` runs at most (before reuse and k values that do not fit)."""
+    if cfg.experiment == "order":
+        return min(cfg.n, math.factorial(cfg.k))
+    if cfg.experiment == "selection":
+        return cfg.n
+    if cfg.experiment == "kcurve":
+        ks = set(cfg.ks)
+        return len(cfg.kcurve_scorers) * ((0 in ks) + len(ks - {0}) * cfg.n)
+    if cfg.experiment == "labels":
+        return len(LABEL_CONDITIONS) * cfg.n
+    if cfg.experiment == "label_words":
+        return (2 + len(cfg.alt_label_words)) * cfg.n
+    return (1 + bool(cfg.fmt.instruction.strip()) + len(cfg.templates)) * cfg.n
+
+
 def run_experiment(
     runner: ModelRunner,
     pool: Sequence[Example],

@@ -1,0 +1,226 @@
+"""Sensitivity lab: how fragile is this prompt? Order, selection, k-curve, labels, label words, format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components import prompt_editor as pe
+from components import state
+from components.layout import page_setup
+from components.sensitivity_views import render_result, work_estimate
+from engine.errors import USER_ERRORS
+from engine.evaluation import label_words_from
+from engine.runner import HFRunner
+from engine.scoring import CALIBRATIONS, SCORERS, ScoringConfig
+from engine.sensitivity import (
+    DEFAULT_KS,
+    EXPERIMENTS,
+    SensitivityConfig,
+    SensitivityResult,
+    max_evaluations,
+    run_experiment,
+)
+
+N_LABELS = {
+    "order": "Orders (N)",
+    "selection": "Draws (N)",
+    "kcurve": "Seeds per k (N)",
+    "labels": "Seeds (N draws)",
+    "label_words": "Seeds (N draws)",
+    "format": "Seeds (N draws)",
+}
+TEMPLATE_SPLIT = "---"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _run(
+    model_name: str,
+    data_key: str,
+    split_seed: int,
+    n_test: int,
+    cfg_key: str,
+    _runner: HFRunner,
+    _cfg: SensitivityConfig,
+    _pool: Any,
+    _queries: Any,
+    _progress: Any,
+) -> SensitivityResult:
+    return run_experiment(_runner, _pool, _queries, _cfg, progress=_progress)
+
+
+def _word_sets(text: str) -> tuple[tuple[str, ...], ...]:
+    """One word set per non-empty line, words separated by commas (label order)."""
+    return tuple(tuple(w.strip() for w in line.split(",")) for line in text.splitlines() if line.strip())
+
+
+def _templates(text: str) -> tuple[str, ...]:
+    """Templates separated by a line holding only ``---``."""
+    parts: list[str] = []
+    cur: list[str] = []
+    for line in text.splitlines():
+        if line.strip() == TEMPLATE_SPLIT:
+            parts.append("\n".join(cur))
+            cur = []
+        else:
+            cur.append(line)
+    parts.append("\n".join(cur))
+    return tuple(p.strip("\n") for p in parts if p.strip())
+
+
+page_setup("Sensitivity")
+ds = state.get_dataset()
+seed = int(st.session_state.get(state.SEED, 0))
+pe.ensure_defaults(ds, state.get_split(), seed)
+st.caption(
+    f"Model **{st.session_state[state.MODEL]}** · dataset **{ds.title}** · the prompt (instruction, template, "
+    "label words) comes from the Prompt Lab. How much does accuracy move when things that should not matter change?"
+)
+
+names = list(EXPERIMENTS)
+experiment = st.selectbox(
+    "Experiment", names, format_func=lambda n: EXPERIMENTS[n].title, key="sens_experiment"
+)
+st.caption(EXPERIMENTS[experiment].description)
+
+c1, c2, c3, c4 = st.columns(4)
+with c1:
+    if experiment == "kcurve":
+        scorers = st.multiselect("Scoring functions", list(SCORERS), default=["direct"], key="sens_scorers")
+        scorer = scorers[0] if scorers else "direct"
+    else:
+        scorer = st.selectbox("Scoring", list(SCORERS), key="sens_scoring")
+        scorers = []
+with c2:
+    calibration = st.selectbox("Calibration", list(CALIBRATIONS), key="sens_calibration")
+with c3:
+    draw = st.selectbox(
+        "Draw demonstrations",
+        ["label_balanced", "random"],
+        key="sens_draw",
+        help="label_balanced: labels as equal as possible; random: uniform draws from the pool.",
+    )
+with c4:
+    n_test = int(
+        st.number_input("Test queries", min_value=1, max_value=2000, value=50, step=10, key="sens_n_test")
+    )
+
+d1, d2, d3 = st.columns([1, 1, 2])
+with d1:
+    if experiment == "kcurve":
+        ks = st.multiselect("k values", list(DEFAULT_KS), default=list(DEFAULT_KS), key="sens_ks")
+        k = 0
+    else:
+        ks = list(DEFAULT_KS)
+        k = int(
+            st.number_input("k (demonstrations)", min_value=0, max_value=64, value=4, step=1, key="sens_k")
+        )
+with d2:
+    n = int(
+        st.number_input(
+            N_LABELS[experiment],
+            min_value=1,
+            max_value=200,
+            value=10 if experiment in ("order", "selection") else (3 if experiment == "kcurve" else 1),
+            step=1,
+            key=f"sens_n_{experiment}",
+        )
+    )
+alt_words: tuple[tuple[str, ...], ...] = ()
+unrelated: tuple[str, ...] | None = None
+templates: tuple[str, ...] = ()
+with d3:
+    if experiment == "label_words":
+        alt_text = st.text_area(
+            f"Your word sets: one per line, words in label order ({', '.join(ds.label_names)}), comma-separated",
+            key="sens_alt_words",
+            height=80,
+        )
+        alt_words = _word_sets(alt_text)
+        unrelated_text = st.text_input(
+            "Unrelated words (empty: foo, bar, ...)", key="sens_unrelated", placeholder="foo, bar"
+        )
+        unrelated = _word_sets(unrelated_text)[0] if unrelated_text.strip() else None
+    elif experiment == "format":
+        tmpl_text = st.text_area(
+            f"Your templates with {{text}} and {{label}}; separate templates with a line holding only {TEMPLATE_SPLIT}",
+            value="Text: {text}\nAnswer: {label}",
+            key="sens_templates",
+            height=110,
+        )
+        templates = _templates(tmpl_text)
+
+cfg: SensitivityConfig | None = None
+try:
+    fmt = pe.current_format()
+    words = dict(ds.label_word_map()) | {
+        k_: v for k_, v in dict(st.session_state.get(pe.LABEL_WORDS, {})).items() if k_ in ds.label_names
+    }
+    cfg = SensitivityConfig(
+        experiment=experiment,
+        fmt=fmt,
+        label_words=label_words_from(ds.label_names, words),
+        scoring=ScoringConfig(scorer=scorer, calibration=calibration),
+        k=k,
+        n=n,
+        seed=seed,
+        draw=draw,
+        scorers=tuple(scorers),
+        ks=tuple(sorted(ks)),
+        alt_label_words=alt_words,
+        unrelated_words=unrelated,
+        templates=templates,
+    )
+except USER_ERRORS as exc:
+    st.error(str(exc))
+
+if cfg is not None:
+    st.caption(work_estimate(max_evaluations(cfg), n_test, len(ds.label_names)))
+run = st.button("Run the experiment", type="primary", key="sens_run", disabled=cfg is None)
+if run and cfg is not None:
+    st.session_state["sens_last_request"] = (cfg, n_test)
+
+request = st.session_state.get("sens_last_request")
+if request is None:
+    st.info("Pick an experiment and its size, then press **Run the experiment**.")
+    st.stop()
+cfg_req, n_test_req = request
+if (cfg_req, n_test_req) != (cfg, n_test):
+    st.caption("The settings changed since the last run: press **Run the experiment** to update.")
+
+runner = state.get_runner()
+if runner is None:
+    st.stop()
+try:
+    split = state.get_split(n_test_req)
+except USER_ERRORS as exc:
+    st.error(str(exc))
+    st.stop()
+bar = st.progress(0.0, text="Starting...")
+
+
+def _progress(frac: float, msg: str) -> None:
+    bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+
+
+data_key = f"{ds.source}:{len(ds.examples)}:{','.join(ds.label_names)}"
+try:
+    result = _run(
+        runner.info.name,
+        data_key,
+        seed,
+        n_test_req,
+        repr(cfg_req),
+        runner,
+        cfg_req,
+        split.pool,
+        split.test,
+        _progress,
+    )
+except USER_ERRORS as exc:
+    bar.empty()
+    st.error(str(exc))
+    st.stop()
+bar.empty()
+render_result(result)
