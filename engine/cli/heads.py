@@ -34,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON line only")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (1 is faster on a heavily shared machine)",
+    )
+    parser.add_argument(
         "--seq-len", type=int, default=50, help="T of the induction probes (BOS + 2 x T tokens)"
     )
     parser.add_argument("--n-seqs", type=int, default=4, help="probe sequences per batch")
@@ -100,6 +106,10 @@ def _ablation(args: argparse.Namespace, runner: Any, scores: Any) -> dict[str, A
 def run(args: argparse.Namespace) -> int:
     from engine.models import load_runner
 
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
     names = [n.strip() for n in args.scores.split(",") if n.strip()]
     config = ProbeConfig(seq_len=args.seq_len, n_seqs=args.n_seqs, seed=args.seed)
     runner = load_runner(args.model, device=args.device, progress=_progress)
