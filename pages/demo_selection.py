@@ -12,7 +12,7 @@ from components import prompt_editor as pe
 from components import state
 from components.layout import page_setup
 from engine.datasets import Example
-from engine.demo_index import DemoIndex, pca_map
+from engine.demo_index import DemoIndex, pca_map, pool_fingerprint
 from engine.errors import USER_ERRORS
 from engine.evaluation import EvalConfig, label_words_from
 from engine.prompts import PromptFormat
@@ -160,6 +160,7 @@ options = _option_widgets({retrieval, ordering})
 cap = POOL_SIZES[pool_choice]
 pool = tuple(split.pool if cap is None else split.pool[:cap])
 labels = list(ds.label_names)
+pool_key = pool_fingerprint([f"{e.label}\t{e.text}" for e in pool], "pool")  # texts and labels
 words = dict(st.session_state.get(pe.LABEL_WORDS, ds.label_word_map()))
 try:
     fmt = pe.current_format()
@@ -201,7 +202,7 @@ with tab_one:
                 st.stop()
             with st.spinner(f"Selecting with {retrieval} + {ordering}..."):
                 sel = _select(
-                    (ds.source, len(ds.examples), pool_choice, seed0, runner.info.name if runner else ""),
+                    (pool_key, runner.info.name if runner else ""),
                     query,
                     k,
                     retrieval,
@@ -280,7 +281,7 @@ with tab_cmp:
             index = dv.load_index([e.text for e in pool], None) if pool else None
             bar = st.progress(0.0, text="Evaluating...")
             runs = _compare(
-                (ds.source, len(ds.examples), pool_choice, seed0, runner.info.name, n_test, needs_index),
+                (pool_key, runner.info.name, tuple(e.text for e in split.test[:n_test]), needs_index),
                 strategies,
                 cfg,
                 pool,

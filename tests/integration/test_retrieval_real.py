@@ -17,7 +17,7 @@ import pytest
 from engine.datasets import Example, load_dataset
 from engine.demo_index import DemoIndex, MiniLMEncoder, encoder_path
 from engine.prompts import PromptFormat
-from engine.retrieval import build_context, select_demos
+from engine.retrieval import ORDERINGS, RETRIEVERS, build_context, select_demos
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,3 +138,37 @@ def test_cli_retrieve_contract(tmp_path: Path, sst2_pool: list[Example]) -> None
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert bad.returncode == 2 and "Known:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _write_jsonl(path: Path, rows: list[Example]) -> None:
+    path.write_text("\n".join(json.dumps({"text": e.text, "label": e.label}) for e in rows) + "\n")
+
+
+ENTRIES = [(r, "as_retrieved") for r in RETRIEVERS] + [
+    ("random", o) for o in ORDERINGS if o != "as_retrieved"
+]
+
+
+@pytest.fixture(scope="module")
+def eval_files(sst2_pool: list[Example], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("eval")
+    test = list(load_dataset("sst2").examples[1000:1005])
+    _write_jsonl(folder / "pool.jsonl", sst2_pool[:40])
+    _write_jsonl(folder / "test.jsonl", test)
+    return folder / "pool.jsonl", folder / "test.jsonl"
+
+
+@pytest.mark.parametrize(("retrieval", "ordering"), ENTRIES, ids=[f"{r}-{o}" for r, o in ENTRIES])
+def test_evaluate_cli_for_every_entry(
+    retrieval: str, ordering: str, eval_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m engine evaluate --retrieval X --ordering Y` works for every registry entry."""
+    from engine.cli import main
+
+    pool, test = eval_files
+    argv = ["evaluate", "--pool", str(pool), "--test", str(test), "--n-test", "5", "--k", "2",
+            "--retrieval", retrieval, "--ordering", ordering, "--quiet", "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["n_test"] == 5
+    assert 0.0 <= summary["accuracy"] <= 1.0
