@@ -383,31 +383,27 @@ class HFRunner:
     def score(
         self, requests: Sequence[ScoreRequest], *, progress: ProgressFn | None = None
     ) -> list[ScoreResult]:
-        """log P(continuation | context) for each request (plain batched full forward passes)."""
-        import torch
+        """log P(continuation | context) for each request, order kept.
 
+        Runs on the shared-prefix fast path (`score_spans`): requests with a common context (the
+        candidates of one prompt) share one pass over it, and results are cached by tokens.
+        """
         splits = [self.split(r.context, r.continuation) for r in requests]
-        results: list[ScoreResult | None] = [None] * len(requests)
-        batches = self._batches([len(s.ids) for s in splits])
-        for b_i, idx in enumerate(batches):
-            logits = self.forward_logits([splits[i].ids for i in idx])
-            logprobs = torch.log_softmax(logits, dim=-1)
-            for row, i in enumerate(idx):
-                sp = splits[i]
-                cont = sp.ids[sp.n_context :]
-                pos = torch.arange(sp.n_context - 1, len(sp.ids) - 1)
-                lp = logprobs[row, pos, torch.tensor(cont, dtype=torch.long)].tolist()
-                results[i] = ScoreResult(
-                    logprob=float(sum(lp)),
+        spans = self.score_spans([SpanRequest(sp.ids, sp.n_context) for sp in splits], progress=progress)
+        out: list[ScoreResult] = []
+        for sp, res in zip(splits, spans, strict=True):
+            cont = sp.ids[sp.n_context :]
+            out.append(
+                ScoreResult(
+                    logprob=float(sum(res.token_logprobs)),
                     n_tokens=len(cont),
                     token_ids=tuple(cont),
                     tokens=tuple(self.token_strings(cont)),
-                    token_logprobs=tuple(float(x) for x in lp),
+                    token_logprobs=res.token_logprobs,
                     context_tokens=sp.n_context,
                 )
-            if progress is not None:
-                progress((b_i + 1) / len(batches), f"scored {b_i + 1}/{len(batches)} batches")
-        return [r for r in results if r is not None]
+            )
+        return out
 
     def score_spans(
         self, requests: Sequence[SpanRequest], *, fast: bool = True, progress: ProgressFn | None = None
