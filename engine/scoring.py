@@ -10,8 +10,9 @@ path (`engine.prefix_cache`) serves them all and per-token log-probs are always 
   value is exactly OpenICL's ``PPLInferencer`` one: ``sum_{i>=1} -log p(t_i | t_<i) / n`` where
   ``n`` counts *every* token of the sequence, the first one (or BOS) included although nothing
   predicts it (OpenICL divides the summed loss of the n-1 predicted tokens by the number of
-  non-pad tokens, ``(input_ids != pad_token_id).sum(-1)``). We count tokens from the attention
-  mask, so a real EOS inside the text is kept, where OpenICL (pad = eos) would drop it.
+  non-pad tokens, ``(input_ids != pad_token_id).sum(-1)``). Each text is scored unpadded and
+  ``n = len(ids)``, so a real EOS inside the text counts (and is scored), where OpenICL (pad = eos)
+  would drop it; on texts without such a token the values are identical, so are the predictions.
 * ``channel`` (Min et al. 2022, noisy channel): log P(query text | demonstrations, label), the
   demonstrations also in channel form (label first, then text). Highest wins. The channel
   template is derived from the user's template ``A{text}B{label}C``: B is cut at its last
