@@ -288,3 +288,29 @@ def test_mdl_keeps_the_lowest_entropy_set(tmp_path: Path) -> None:
         options={"n_candidates": 5, "mdl_samples": 1},
     )
     assert select_demos("q", 2, ctx1, retrieval="mdl") == [0, 1]
+
+
+def test_explain_selection_reports_positions_similarities_and_ranks(
+    near_dup: tuple[list[Example], DemoIndex],
+) -> None:
+    from engine.selection import explain_selection
+
+    pool, index = near_dup
+    ctx = build_context(
+        pool,
+        retrieval="topk",
+        ordering="similar_last",
+        index=index,
+        fmt=PromptFormat("Input: {text}\nLabel: {label}"),
+        label_words={"x": "ex", "y": "why"},
+    )
+    sel = explain_selection("q", 3, ctx, retrieval="topk", ordering="similar_last")
+    assert [d.pool_index for d in sel.demos] == [2, 1, 0]  # the nearest (a) next to the query
+    assert [d.position for d in sel.demos] == [1, 2, 3]
+    assert [d.rank for d in sel.demos] == [3, 2, 1]
+    assert sel.demos[-1].similarity == pytest.approx(1 / np.sqrt(1.09), rel=1e-5)
+    assert sel.label_counts == {"x": 2, "y": 1}
+    assert sel.prompt is not None and sel.prompt.text.endswith("Input: q\nLabel: ")
+    assert sel.prompt.text.index("Input: b") < sel.prompt.text.index("Input: a\n")
+    with pytest.raises(ConfigError, match="query is empty"):
+        explain_selection(" ", 3, ctx, retrieval="topk", ordering="similar_last")
