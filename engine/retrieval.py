@@ -406,7 +406,11 @@ _VOTEK_LOCK = threading.Lock()
 
 
 def retrieve_votek(query: str, k: int, ctx: RetrievalContext, rng: np.random.Generator) -> list[int]:
-    """One representative, diverse set for every query (the query is not used)."""
+    """One representative, diverse set for every query and seed (neither is used).
+
+    Pools larger than ``votek_pool`` are subsampled with a fixed seed, so the graph stays small
+    (its kNN search is quadratic in the pool) and the set is still the same for all queries.
+    """
     _check_k(k, ctx)
     if k == 0:
         return []
@@ -415,7 +419,8 @@ def retrieve_votek(query: str, k: int, ctx: RetrievalContext, rng: np.random.Gen
     rho = opt_float(ctx, "votek_rho", 10.0, low=1.0001, high=1000.0)
     cap = opt_int(ctx, "votek_pool", 4000, minimum=10)
     n = len(ctx.pool)
-    sample = np.sort(rng.choice(n, size=cap, replace=False)) if n > cap else np.arange(n)
+    # the sample is fixed per pool (not drawn from `rng`), so every query and seed gets the same set
+    sample = np.sort(np.random.default_rng(0).choice(n, size=cap, replace=False)) if n > cap else np.arange(n)
     key = (index.fingerprint, len(index), k, kg, rho, sample.tobytes())
     with _VOTEK_LOCK:
         hit = _VOTEK_CACHE.get(key)

@@ -314,3 +314,17 @@ def test_explain_selection_reports_positions_similarities_and_ranks(
     assert sel.prompt.text.index("Input: b") < sel.prompt.text.index("Input: a\n")
     with pytest.raises(ConfigError, match="query is empty"):
         explain_selection(" ", 3, ctx, retrieval="topk", ordering="similar_last")
+
+
+def test_votek_set_ignores_the_seed_even_when_subsampling(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    texts = [f"t{i}" for i in range(60)]
+    vectors = {t: rng.normal(size=4) for t in texts} | {"q": [1, 0, 0, 0]}
+    ctx = build_context(
+        pool_of(texts, ["x", "y"] * 30),
+        retrieval="votek",
+        index=make_index(vectors, texts, tmp_path),
+        options={"votek_pool": 20, "votek_k": 3},
+    )
+    sets = {tuple(select_demos("q", 3, ctx, retrieval="votek", seed=s)) for s in range(4)}
+    assert len(sets) == 1
