@@ -20,7 +20,7 @@ PROMPTS = [
 
 @pytest.mark.parametrize("prompt", PROMPTS)
 def test_greedy_equals_model_generate(runner: Any, prompt: str) -> None:
-    n = 8
+    n = 6
     res = generate(HFStepModel(runner), prompt, DecodeConfig(max_new_tokens=n, stop_at_eos=False))
     ids = runner.tokenizer(prompt, return_tensors="pt")["input_ids"]
     with torch.inference_mode():
@@ -66,7 +66,7 @@ def test_ranking_scores_equal_a_plain_forward_pass(runner: Any, chat: bool) -> N
             Candidate("Paris.", True),
             Candidate("London.", False),
         ),
-        demos=(("What is the capital of Italy?", "The capital of Italy is Rome."),),
+        demos=(("What is the capital of Italy?", "The capital of Italy is Rome."),) if chat else (),
         use_chat_template=chat,
     )
     res = rank_responses(runner, cfg, tau=1.0)
