@@ -109,12 +109,12 @@ def page(browser, server):  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
-    pg.set_default_timeout(180_000)
+    pg.set_default_timeout(600_000)
     yield pg
     ctx.close()
 
 
-def wait_idle(page, timeout_ms: int = 300_000) -> None:  # type: ignore[no-untyped-def]
+def wait_idle(page, timeout_ms: int = 900_000) -> None:  # type: ignore[no-untyped-def]
     """Waits until Streamlit has finished the current script run (no running indicator)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_function(

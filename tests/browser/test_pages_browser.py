@@ -1,0 +1,111 @@
+"""Every page in a real browser on the real default model: loads without an exception box, its
+main action works, and a screenshot is kept in artifacts/screenshots/ (the README shows them)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.browser.conftest import no_exception, shot, wait_idle
+
+
+def _open(page, server: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server + path)
+    wait_idle(page)
+    no_exception(page)
+
+
+def _set_number(page, label: str, value: int) -> None:  # type: ignore[no-untyped-def]
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_idle(page)
+
+
+def _click(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("button", name=name, exact=True).click()
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    no_exception(page)
+
+
+def _charts(page) -> int:  # type: ignore[no-untyped-def]
+    return int(page.locator('[data-testid="stPlotlyChart"]').count())
+
+
+def test_scoring_evaluates_20_queries(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open(page, server, "/scoring")
+    _set_number(page, "Test queries", 20)
+    _click(page, "Run the evaluation")
+    page.get_by_text("Accuracy and calibration").wait_for()
+    assert _charts(page) >= 1
+    shot(page, "scoring", height=3000)
+
+
+def test_demo_selection_retrieves(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open(page, server, "/demo_selection")
+    _click(page, "Select demonstrations")
+    assert page.get_by_text("Use these demonstrations in the Prompt Lab").count() >= 1
+    shot(page, "demo_selection", height=3000)
+
+
+def test_attention_draws_heatmaps(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open(page, server, "/attention")
+    page.get_by_text("Pattern viewer").wait_for()
+    assert _charts(page) >= 2
+    shot(page, "attention", height=3600)
+
+
+def test_sensitivity_runs_small_experiment(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open(page, server, "/sensitivity")
+    _set_number(page, "Test queries", 8)
+    before = _charts(page)
+    _click(page, "Run the experiment")
+    assert _charts(page) > before
+    shot(page, "sensitivity", height=3000)
+
+
+def test_generation_generates(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open(page, server, "/generation")
+    _click(page, "Generate with both strategies")
+    assert page.locator('[data-testid="stCode"]').count() >= 2
+    shot(page, "generation", height=3000)
+
+
+def test_ranking_ranks(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open(page, server, "/ranking")
+    _click(page, "Score the responses")
+    page.get_by_text("The model's ranking").wait_for()
+    shot(page, "ranking", height=3000)
+
+
+def test_language_switch_and_saved_experiment_reload(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open(page, server, "/prompt_lab")
+    page.get_by_text("简体中文").click()
+    wait_idle(page)
+    no_exception(page)
+    page.get_by_role("heading", name="提示词实验室").wait_for()
+    shot(page, "prompt_lab_zh")
+    page.get_by_text("English", exact=True).click()
+    wait_idle(page)
+    page.get_by_role("heading", name="Prompt Lab").wait_for()
+    # save: the download button's file
+    page.get_by_text("Save, load, share").click()
+    query = page.get_by_label("Query", exact=True)
+    query.fill("a saved query about a wonderful film")
+    query.press("Control+Enter")
+    wait_idle(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Save experiment (JSON)").click()
+    path = dl.value.path()
+    with open(path, encoding="utf-8") as fh:
+        saved = json.load(fh)
+    assert saved["query"] == "a saved query about a wonderful film"
+    # reload it into a fresh session through the file uploader
+    page.goto(server + "/prompt_lab")
+    wait_idle(page)
+    page.get_by_text("Save, load, share").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(path)
+    page.wait_for_timeout(1000)
+    wait_idle(page)
+    no_exception(page)
+    assert page.get_by_label("Query", exact=True).input_value() == "a saved query about a wonderful film"
