@@ -45,13 +45,20 @@ def run_child(model: str, cache: str) -> dict[str, float]:
     env["PYTHONPATH"] = str(root)
     t0 = time.time()
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, repr(t0), model], env=env, cwd=root, capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHILD, repr(t0), model],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--skip-cold", action="store_true", help="only measure with the warm cache")
     parser.add_argument("--repeats", type=int, default=3)
@@ -61,14 +68,18 @@ def main() -> None:
     if not args.skip_cold:
         with tempfile.TemporaryDirectory() as empty:
             cold = run_child(args.model, empty)
-            print(f"without weight cache: {cold['total_s']:.2f} s to first scored prompt "
-                  f"(imports {cold['import_s']:.2f} s, model ready at {cold['load_s']:.2f} s)")
+            print(
+                f"without weight cache: {cold['total_s']:.2f} s to first scored prompt "
+                f"(imports {cold['import_s']:.2f} s, model ready at {cold['load_s']:.2f} s)"
+            )
     run_child(args.model, warm_cache)  # make sure the cache exists
     warm = [run_child(args.model, warm_cache) for _ in range(args.repeats)]
     best = min(warm, key=lambda r: r["total_s"])
     med = sorted(r["total_s"] for r in warm)[len(warm) // 2]
-    print(f"with weight cache:    {best['total_s']:.2f} s best, {med:.2f} s median of {len(warm)} "
-          f"(imports {best['import_s']:.2f} s, model ready at {best['load_s']:.2f} s)")
+    print(
+        f"with weight cache:    {best['total_s']:.2f} s best, {med:.2f} s median of {len(warm)} "
+        f"(imports {best['import_s']:.2f} s, model ready at {best['load_s']:.2f} s)"
+    )
     if cold:
         print(f"speed-up from the cache: {cold['total_s'] / best['total_s']:.1f}x")
     print(f"target < 5 s with cache: {'met' if best['total_s'] < 5 else 'NOT met'}")

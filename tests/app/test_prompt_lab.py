@@ -77,7 +77,7 @@ def test_csv_without_label_column_is_explained() -> None:
     assert not app.exception
     assert any("label" in e.value and "column" in e.value for e in app.error), [e.value for e in app.error]
     # the pasted text is kept so the user can fix it
-    assert app.text_area(key="sb_paste").value.startswith("text,category")
+    assert str(app.text_area(key="sb_paste").value).startswith("text,category")
 
 
 def test_pasted_dataset_feeds_the_prompt_lab() -> None:

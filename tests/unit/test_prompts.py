@@ -104,8 +104,15 @@ _text = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
 
 
 @settings(max_examples=200, deadline=None)
-@given(texts=st.lists(_text, max_size=5), query=_text, instr=st.text(max_size=30), sep=st.sampled_from(["\n\n", "\n", " | "]))
-def test_assembly_roundtrip_with_arbitrary_unicode(texts: list[str], query: str, instr: str, sep: str) -> None:
+@given(
+    texts=st.lists(_text, max_size=5),
+    query=_text,
+    instr=st.text(max_size=30),
+    sep=st.sampled_from(["\n\n", "\n", " | "]),
+)
+def test_assembly_roundtrip_with_arbitrary_unicode(
+    texts: list[str], query: str, instr: str, sep: str
+) -> None:
     fmt = PromptFormat(template="Input: {text}\nLabel: {label}", instruction=instr, separator=sep)
     demos = [Demo(t, "pos" if i % 2 else "neg") for i, t in enumerate(texts)]
     p = build_prompt(fmt, demos, query, WORDS)

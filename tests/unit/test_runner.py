@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_attention_shape_and_rows_sum_to_one(tiny: HFRunner) -> None:
 def test_fake_runner_split_and_hand_computed_score() -> None:
     import numpy as np
 
-    def logits(ids: list[int]) -> np.ndarray:
+    def logits(ids: Sequence[int]) -> np.ndarray:
         out = np.zeros(5)
         out[3] = np.log(3.0)  # " positive" three times as likely as each other token
         return out
