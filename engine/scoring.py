@@ -114,14 +114,12 @@ class QueryPlan:
         texts: one `LabelText` per label, in label order.
         prompt: the direct prompt (ends where the label goes); channel texts are in `texts`.
         n_dropped: demonstrations dropped from the far end to fit the context.
-        content_free: label texts for calibration inputs, one tuple per content-free input.
     """
 
     query: str
     texts: tuple[LabelText, ...]
     prompt: Prompt
     n_dropped: int = 0
-    content_free: tuple[tuple[LabelText, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +320,7 @@ def build_channel_texts(
 
 # ----------------------------------------------------------------------------------- scorers
 Builder = Callable[
-    [ModelRunner, PromptFormat, Sequence[Demo], str, Mapping[str, str], "ScoringConfig"], QueryPlan
+    [ModelRunner, PromptFormat, Sequence[Demo], str, Mapping[str, str], ScoringConfig], QueryPlan
 ]
 
 
