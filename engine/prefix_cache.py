@@ -169,7 +169,11 @@ def _lm_parts(model: Any) -> tuple[Any, Any, float | None]:
 def _project(
     head: Any, cap: float | None, hidden: torch.Tensor, slots: list[Slot], needs: _Needs, d_vocab: int
 ) -> None:
-    """Log-softmax over the vocabulary at `hidden` `[n, d_model]` (one row per slot); stores what is needed."""
+    """Projects `hidden` `[n, d_model]` (one row per slot) onto the vocabulary; stores what is needed.
+
+    A target's log-prob is its logit minus the row's logsumexp, so no `[n, d_vocab]` log-softmax
+    is materialised except for the rows whose whole distribution is kept.
+    """
     import torch
 
     for lo in range(0, len(slots), PROJECT_CHUNK):
@@ -177,15 +181,21 @@ def _project(
         logits = head(hidden[lo : lo + PROJECT_CHUNK]).float()  # [n, d_vocab_head]
         if cap is not None:
             logits = torch.tanh(logits / cap) * cap
-        logprobs = torch.log_softmax(logits, dim=-1).cpu()
+        lse = torch.logsumexp(logits, dim=-1)  # [n]
+        rows: list[int] = []
+        cols: list[int] = []
         for i, slot in enumerate(part):
+            for tok in sorted(needs.targets.get(slot, ())):
+                rows.append(i)
+                cols.append(tok)
             if slot in needs.full:
-                needs.out_full[slot] = logprobs[i, :d_vocab].numpy().astype(np.float32, copy=True)
-            toks = needs.targets.get(slot)
-            if toks:
-                ids = sorted(toks)
-                vals = logprobs[i, torch.tensor(ids, dtype=torch.long)].tolist()
-                needs.out_tokens[slot] = dict(zip(ids, (float(v) for v in vals), strict=True))
+                full = (logits[i, :d_vocab] - lse[i]).cpu().numpy().astype(np.float32, copy=True)
+                needs.out_full[slot] = full
+        if rows:
+            r = torch.tensor(rows, device=logits.device)
+            vals = (logits[r, torch.tensor(cols, device=logits.device)] - lse[r]).cpu().tolist()
+            for i, tok, v in zip(rows, cols, vals, strict=True):
+                needs.out_tokens.setdefault(part[i], {})[tok] = float(v)
 
 
 def _row_batches(lengths: Sequence[int], past: int, max_batch_tokens: int) -> list[list[int]]:
