@@ -387,7 +387,8 @@ def score_spans_cached(
         if key in pending:
             pending[key].append(i)
             continue
-        hit = cache.get(key) if cache is not None else None
+        # whole distributions (keep_last) are not cached: 4 B x d_vocab each (1 MB for Gemma)
+        hit = cache.get(key) if cache is not None and not r.keep_last else None
         if hit is not None:
             results[i] = hit
         elif r.start == len(r.ids) and not r.keep_last:
@@ -420,7 +421,7 @@ def score_spans_cached(
     for block in plans:
         for req, res in zip(block.reqs, block.results(), strict=True):
             key = span_key(req)
-            if cache is not None:
+            if cache is not None and not req.keep_last:
                 cache.put(key, res)
             for i in pending[key]:
                 results[i] = res

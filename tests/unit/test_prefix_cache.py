@@ -142,7 +142,7 @@ def test_single_token_labels_of_a_query_share_one_row() -> None:
 def test_results_cache_skips_repeated_work() -> None:
     runner = _llama(4096)
     cache = SpanCache()
-    reqs = _requests(np.random.default_rng(2))
+    reqs = [r for r in _requests(np.random.default_rng(2)) if not r.keep_last]
     first = score_spans_cached(runner, reqs, cache=cache)
     t0, _ = runner.work.snapshot()
     again = score_spans_cached(runner, reqs, cache=cache)
@@ -154,6 +154,10 @@ def test_results_cache_skips_repeated_work() -> None:
     score_spans_cached(runner, changed, cache=cache)
     t2, _ = runner.work.snapshot()
     assert 0 < t2 - t1 <= len(changed[-1].ids)
+    # whole next-token distributions are not kept (d_vocab floats each)
+    n = len(cache)
+    score_spans_cached(runner, [SpanRequest((5, 6, 7), 3, keep_last=True)], cache=cache)
+    assert len(cache) == n
 
 
 def test_span_cache_is_bounded() -> None:
