@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import state
+from components.i18n import t, t_error
 from engine.errors import ConfigError
 from engine.gen_metrics import GenEvalResult, GenScores
 from engine.gen_tasks import GenSplit, GenTask
@@ -55,6 +56,17 @@ STRATEGY_TITLES = {
     "sample": "sampling (temperature, top-k, top-p)",
     "contrastive": "contrastive decoding (expert − amateur)",
 }
+
+
+def strategy_title(name: str) -> str:
+    """The title of a decoding strategy in the UI language (`STRATEGY_TITLES` in English)."""
+    titles = {
+        "greedy": t("greedy"),
+        "beam": t("beam search"),
+        "sample": t("sampling (temperature, top-k, top-p)"),
+        "contrastive": t("contrastive decoding (expert − amateur)"),
+    }
+    return titles.get(name, STRATEGY_TITLES.get(name, name))
 
 
 # ---------------------------------------------------------------- small helpers
@@ -203,70 +215,74 @@ def decoding_controls(prefix: str, *, n_layers: int, default: StrategyName, seed
     """
     strategies: list[StrategyName] = list(get_args(StrategyName))
     strategy: StrategyName = st.selectbox(
-        "Strategy",
+        t("Strategy"),
         strategies,
         index=strategies.index(default),
-        format_func=lambda s: STRATEGY_TITLES[s],
+        format_func=strategy_title,
         key=f"{prefix}_strategy",
     )
     kwargs: dict[str, Any] = {}
     if strategy == "sample":
         c1, c2, c3 = st.columns(3)
         kwargs["temperature"] = c1.number_input(
-            "temperature", min_value=0.05, max_value=5.0, value=0.8, step=0.05, key=f"{prefix}_temperature"
+            t("temperature"), min_value=0.05, max_value=5.0, value=0.8, step=0.05, key=f"{prefix}_temperature"
         )
         top_k = c2.number_input(
-            "top-k (0 = off)", min_value=0, max_value=1000, value=0, step=1, key=f"{prefix}_top_k"
+            t("top-k (0 = off)"), min_value=0, max_value=1000, value=0, step=1, key=f"{prefix}_top_k"
         )
         top_p = c3.number_input(
-            "top-p (1 = off)", min_value=0.01, max_value=1.0, value=0.95, step=0.01, key=f"{prefix}_top_p"
+            t("top-p (1 = off)"), min_value=0.01, max_value=1.0, value=0.95, step=0.01, key=f"{prefix}_top_p"
         )
         kwargs["top_k"] = int(top_k) or None
         kwargs["top_p"] = None if float(top_p) >= 1.0 else float(top_p)
     elif strategy == "beam":
         c1, c2 = st.columns(2)
         kwargs["num_beams"] = int(
-            c1.number_input("beams", min_value=1, max_value=16, value=4, step=1, key=f"{prefix}_beams")
+            c1.number_input(t("beams"), min_value=1, max_value=16, value=4, step=1, key=f"{prefix}_beams")
         )
         kwargs["length_penalty"] = float(
             c2.number_input(
-                "length penalty",
+                t("length penalty"),
                 min_value=-2.0,
                 max_value=3.0,
                 value=1.0,
                 step=0.1,
                 key=f"{prefix}_length_penalty",
-                help="Finished beams are ranked by sum log p / length^penalty; 0 = raw sum (prefers short).",
+                help=t(
+                    "Finished beams are ranked by sum log p / length^penalty; 0 = raw sum (prefers short)."
+                ),
             )
         )
     elif strategy == "contrastive":
         c1, c2, c3 = st.columns(3)
         kwargs["alpha"] = float(
             c1.number_input(
-                "α (plausibility)",
+                t("α (plausibility)"),
                 min_value=0.0,
                 max_value=1.0,
                 value=0.1,
                 step=0.01,
                 key=f"{prefix}_alpha",
-                help="Only tokens with p ≥ α · max p are candidates (Li et al. 2023 use 0.1).",
+                help=t("Only tokens with p ≥ α · max p are candidates (Li et al. 2023 use 0.1)."),
             )
         )
         kwargs["amateur_layer"] = int(
             c2.number_input(
-                "amateur layer",
+                t("amateur layer"),
                 min_value=1,
                 max_value=max(1, n_layers - 1),
                 value=max(1, n_layers // 2),
                 step=1,
                 key=f"{prefix}_amateur_layer",
-                help="No smaller model shares this model's tokenizer, so the amateur is the model's own "
-                "early exit: the residual stream after this many layers, through the final norm and unembedding.",
+                help=t(
+                    "No smaller model shares this model's tokenizer, so the amateur is the model's own "
+                    "early exit: the residual stream after this many layers, through the final norm and unembedding."
+                ),
             )
         )
         kwargs["amateur_temperature"] = float(
             c3.number_input(
-                "amateur temperature",
+                t("amateur temperature"),
                 min_value=0.05,
                 max_value=5.0,
                 value=1.0,
@@ -274,64 +290,78 @@ def decoding_controls(prefix: str, *, n_layers: int, default: StrategyName, seed
                 key=f"{prefix}_amateur_temperature",
             )
         )
-    with st.expander("Repetition penalties", expanded=False):
+    with st.expander(t("Repetition penalties"), expanded=False):
         c1, c2 = st.columns(2)
         kwargs["presence_penalty"] = float(
             c1.number_input(
-                "presence", min_value=-2.0, max_value=2.0, value=0.0, step=0.1, key=f"{prefix}_presence"
+                t("presence"), min_value=-2.0, max_value=2.0, value=0.0, step=0.1, key=f"{prefix}_presence"
             )
         )
         kwargs["frequency_penalty"] = float(
             c2.number_input(
-                "frequency", min_value=-2.0, max_value=2.0, value=0.0, step=0.1, key=f"{prefix}_frequency"
+                t("frequency"), min_value=-2.0, max_value=2.0, value=0.0, step=0.1, key=f"{prefix}_frequency"
             )
         )
     try:
         return DecodeConfig(strategy=strategy, seed=seed, **kwargs)
     except ConfigError as exc:
-        st.error(str(exc))
+        st.error(t_error(str(exc)))
         return None
 
 
 def describe(cfg: DecodeConfig) -> str:
-    """One line naming the strategy and its settings."""
+    """One line naming the strategy and its settings (in the UI language)."""
+    off = t("off")
     if cfg.strategy == "sample":
-        extra = (
-            f"T={cfg.temperature:g}, top-k={cfg.top_k or 'off'}, top-p={cfg.top_p or 'off'}, seed={cfg.seed}"
-        )
+        extra = f"T={cfg.temperature:g}, top-k={cfg.top_k or off}, top-p={cfg.top_p or off}, seed={cfg.seed}"
     elif cfg.strategy == "beam":
-        extra = f"{cfg.num_beams} beams, length penalty {cfg.length_penalty:g}"
+        extra = t("{n} beams, length penalty {penalty}", n=cfg.num_beams, penalty=f"{cfg.length_penalty:g}")
     elif cfg.strategy == "contrastive":
-        extra = f"α={cfg.alpha:g}, amateur = layer {cfg.amateur_layer}, τ_ama={cfg.amateur_temperature:g}"
+        extra = t(
+            "α={alpha}, amateur = layer {layer}, τ_ama={tau}",
+            alpha=f"{cfg.alpha:g}",
+            layer=cfg.amateur_layer,
+            tau=f"{cfg.amateur_temperature:g}",
+        )
     else:
         extra = ""
     pen = ""
     if cfg.presence_penalty or cfg.frequency_penalty:
-        pen = f", presence {cfg.presence_penalty:g}, frequency {cfg.frequency_penalty:g}"
-    return f"{STRATEGY_TITLES[cfg.strategy]}" + (f" ({extra}{pen})" if extra or pen else "")
+        pen = t(
+            ", presence {presence}, frequency {frequency}",
+            presence=f"{cfg.presence_penalty:g}",
+            frequency=f"{cfg.frequency_penalty:g}",
+        )
+    return strategy_title(cfg.strategy) + (f" ({extra}{pen})" if extra or pen else "")
 
 
 # ---------------------------------------------------------------- generation views
 def render_generation(result: GenerationResult, *, key: str) -> None:
     """Text with per-token probabilities, stop reason, speed, and a per-token table and chart."""
     st.caption(
-        f"{len(result.tokens)} tokens · {result.seconds:.2f} s ({result.tokens_per_second:.1f} tokens/s) · "
-        f"stopped by {result.stop_reason.replace('_', ' ')} · mean log p {result.mean_logprob:.3f}"
+        t(
+            "{n} tokens · {seconds} s ({rate} tokens/s) · stopped by {reason} · mean log p {mean}",
+            n=len(result.tokens),
+            seconds=f"{result.seconds:.2f}",
+            rate=f"{result.tokens_per_second:.1f}",
+            reason=result.stop_reason.replace("_", " "),
+            mean=f"{result.mean_logprob:.3f}",
+        )
     )
     if not result.tokens:
-        st.info("Nothing was generated (the model ended at once).")
+        st.info(t("Nothing was generated (the model ended at once)."))
         return
     st.markdown(
-        token_strip_html(result.token_strings, result.token_logprobs, [t.top for t in result.tokens]),
+        token_strip_html(result.token_strings, result.token_logprobs, [tok.top for tok in result.tokens]),
         unsafe_allow_html=True,
     )
-    probs = [t.prob for t in result.tokens]
+    probs = [tok.prob for tok in result.tokens]
     fig = go.Figure(
         go.Bar(
             x=list(range(1, len(probs) + 1)),
             y=probs,
             marker_color=[_prob_color(p).replace("0.35", "0.9") for p in probs],
-            customdata=[repr(t.text) for t in result.tokens],
+            customdata=[repr(tok.text) for tok in result.tokens],
             hovertemplate="#%{x} %{customdata}<br>p = %{y:.3f}<extra></extra>",
         )
     )
@@ -339,19 +369,19 @@ def render_generation(result: GenerationResult, *, key: str) -> None:
         height=200,
         margin={"l": 10, "r": 10, "t": 10, "b": 30},
         yaxis={"range": [0, 1], "title": "p(token)"},
-        xaxis={"title": "generated token"},
+        xaxis={"title": t("generated token")},
     )
     st.plotly_chart(fig, width="stretch", key=f"{key}_chart")
-    with st.expander("Per-token table"):
+    with st.expander(t("Per-token table")):
         rows = [
             {
                 "#": i + 1,
-                "token": repr(t.text),
-                "p": round(t.prob, 4),
-                "log p": round(t.logprob, 4),
-                "top alternatives": ", ".join(f"{a!r} {math.exp(b):.3f}" for a, b in t.top),
+                t("token"): repr(tok.text),
+                "p": round(tok.prob, 4),
+                "log p": round(tok.logprob, 4),
+                t("top alternatives"): ", ".join(f"{a!r} {math.exp(b):.3f}" for a, b in tok.top),
             }
-            for i, t in enumerate(result.tokens)
+            for i, tok in enumerate(result.tokens)
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"{key}_table")
 
@@ -363,13 +393,13 @@ def metrics_frame(scores: dict[str, GenScores]) -> pd.DataFrame:
         rows.append(
             {
                 "": name,
-                "exact match": round(s.exact_match, 3),
-                "token F1": round(s.token_f1, 3),
+                t("exact match"): round(s.exact_match, 3),
+                t("token F1"): round(s.token_f1, 3),
                 "BLEU": round(s.bleu, 2),
                 "ROUGE-1": round(s.rouge1, 3),
                 "ROUGE-2": round(s.rouge2, 3),
                 "ROUGE-L": round(s.rougeL, 3),
-                "ref. perplexity": None if s.perplexity is None else round(s.perplexity, 2),
+                t("ref. perplexity"): None if s.perplexity is None else round(s.perplexity, 2),
             }
         )
     return pd.DataFrame(rows)
@@ -378,30 +408,36 @@ def metrics_frame(scores: dict[str, GenScores]) -> pd.DataFrame:
 def render_metrics(scores: dict[str, GenScores], *, key: str) -> None:
     st.dataframe(metrics_frame(scores), hide_index=True, width="stretch", key=key)
     st.caption(
-        "Scores compare the parsed answer with the reference. BLEU counts up to 4-grams and ROUGE-2 bigrams, "
-        "so both are 0 for one-word answers unless identical (BLEU) or always (ROUGE-2). The reference "
-        "perplexity is the model's surprise at the gold completion, whatever it generated."
+        t(
+            "Scores compare the parsed answer with the reference. BLEU counts up to 4-grams and ROUGE-2 bigrams, "
+            "so both are 0 for one-word answers unless identical (BLEU) or always (ROUGE-2). The reference "
+            "perplexity is the model's surprise at the gold completion, whatever it generated."
+        )
     )
 
 
 def render_eval(result: GenEvalResult, *, key: str) -> None:
     """Aggregate metrics and the per-item rows of a task evaluation."""
     st.dataframe(
-        metrics_frame({"overall": result.overall}), hide_index=True, width="stretch", key=f"{key}_all"
+        metrics_frame({t("overall"): result.overall}), hide_index=True, width="stretch", key=f"{key}_all"
     )
     st.caption(
-        f"{len(result.rows)} items in {result.seconds:.1f} s; BLEU is corpus BLEU, perplexity the median."
+        t(
+            "{n} items in {seconds} s; BLEU is corpus BLEU, perplexity the median.",
+            n=len(result.rows),
+            seconds=f"{result.seconds:.1f}",
+        )
     )
     rows = [
         {
-            "input": r.input,
-            "reference": r.reference,
-            "answer": r.answer,
-            "pattern matched": r.matched,
-            "exact": r.scores.exact_match == 1.0,
+            t("input"): r.input,
+            t("reference"): r.reference,
+            t("answer"): r.answer,
+            t("pattern matched"): r.matched,
+            t("exact"): r.scores.exact_match == 1.0,
             "F1": round(r.scores.token_f1, 3),
-            "ref. perplexity": None if r.scores.perplexity is None else round(r.scores.perplexity, 2),
-            "generated": r.generated,
+            t("ref. perplexity"): None if r.scores.perplexity is None else round(r.scores.perplexity, 2),
+            t("generated"): r.generated,
         }
         for r in result.rows
     ]
@@ -421,7 +457,7 @@ def loss_curve(result: RankingResult, kind: ScoreKind, tau: float) -> go.Figure:
             y=[contrastive_loss(scores, goods, tau)],
             mode="markers",
             marker={"size": 11, "color": "#d62728"},
-            name="current τ",
+            name=t("current τ"),
         )
     )
     fig.add_hline(y=math.log(sum(goods)), line_dash="dot")  # log N+: the best reachable loss
@@ -429,7 +465,7 @@ def loss_curve(result: RankingResult, kind: ScoreKind, tau: float) -> go.Figure:
         height=260,
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
         xaxis={"type": "log", "title": "τ"},
-        yaxis={"title": "contrastive loss"},
+        yaxis={"title": t("contrastive loss")},
         showlegend=False,
     )
     return fig
@@ -444,27 +480,29 @@ def render_ranking(result: RankingResult, *, kind: ScoreKind, tau: float, key: s
     n_pos = sum(goods)
     c1, c2, c3 = st.columns(3)
     c1.metric(
-        "Contrastive loss", f"{loss:.4f}", help="−1/N⁺ Σ_good log softmax(s/τ); lower = the model agrees"
+        t("Contrastive loss"),
+        f"{loss:.4f}",
+        help=t("−1/N⁺ Σ_good log softmax(s/τ); lower = the model agrees"),
     )
     acc = _pairwise(scores, goods)
     c2.metric(
-        "Good above bad",
-        "n/a" if math.isnan(acc) else f"{acc:.0%}",
-        help="fraction of (good, bad) pairs ordered right",
+        t("Good above bad"),
+        t("n/a") if math.isnan(acc) else f"{acc:.0%}",
+        help=t("fraction of (good, bad) pairs ordered right"),
     )
     c3.metric(
-        "Best possible loss",
+        t("Best possible loss"),
         f"{math.log(n_pos):.4f}",
-        help="log N⁺: every good response equally likely, bad ones at 0",
+        help=t("log N⁺: every good response equally likely, bad ones at 0"),
     )
     rows = [
         {
-            "rank": n + 1,
-            "mark": "good" if goods[i] else "bad",
-            "response": result.responses[i].text,
-            "log P (sum)": round(result.responses[i].logprob, 3),
-            "log P / token": round(result.responses[i].mean_logprob, 3),
-            "tokens": result.responses[i].n_tokens,
+            t("rank"): n + 1,
+            t("mark"): t("good") if goods[i] else t("bad"),
+            t("response"): result.responses[i].text,
+            t("log P (sum)"): round(result.responses[i].logprob, 3),
+            t("log P / token"): round(result.responses[i].mean_logprob, 3),
+            t("tokens"): result.responses[i].n_tokens,
             "softmax(s/τ)": round(_softmax(scores, tau)[i], 4),
         }
         for n, i in enumerate(order)
@@ -485,23 +523,32 @@ def render_ranking(result: RankingResult, *, kind: ScoreKind, tau: float, key: s
             height=max(180, 40 * len(order) + 60),
             margin={"l": 10, "r": 10, "t": 10, "b": 40},
             yaxis={"autorange": "reversed"},
-            xaxis={"title": f"s(I, R) ({'sum' if kind == 'sum' else 'mean per token'})"},
+            xaxis={"title": t("s(I, R) (sum)") if kind == "sum" else t("s(I, R) (mean per token)")},
         )
         st.plotly_chart(fig, width="stretch", key=f"{key}_bars")
-        st.caption("Green = marked good, red = marked bad; the model's favourite is on top.")
+        st.caption(t("Green = marked good, red = marked bad; the model's favourite is on top."))
     with right:
         st.plotly_chart(loss_curve(result, kind, tau), width="stretch", key=f"{key}_curve")
         st.caption(
-            "Loss against τ: a small τ punishes every bad response ranked above a good one, a large τ flattens."
+            t(
+                "Loss against τ: a small τ punishes every bad response ranked above a good one, "
+                "a large τ flattens."
+            )
         )
-    st.markdown("**Per-token log-probs** (hover a token)")
+    st.markdown(t("**Per-token log-probs** (hover a token)"))
     for n, i in enumerate(order):
         r = result.responses[i]
         st.markdown(
-            f"{'✅' if r.good else '❌'} rank {n + 1} · sum {r.logprob:.2f} · mean {r.mean_logprob:.2f}"
+            ("✅ " if r.good else "❌ ")
+            + t(
+                "rank {rank} · sum {total} · mean {mean}",
+                rank=n + 1,
+                total=f"{r.logprob:.2f}",
+                mean=f"{r.mean_logprob:.2f}",
+            )
         )
         st.markdown(token_strip_html(r.tokens, r.token_logprobs), unsafe_allow_html=True)
-    with st.expander("Context the responses were scored after"):
+    with st.expander(t("Context the responses were scored after")):
         st.code(result.context, language=None)
 
 

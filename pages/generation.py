@@ -10,6 +10,7 @@ import streamlit as st
 
 from components import generation_views as gv
 from components import state
+from components.i18n import t, t_error
 from components.layout import page_setup
 from engine.cot import (
     GenDemo,
@@ -33,7 +34,7 @@ from engine.gen_tasks import (
 from engine.generation import DecodeConfig, GenerationResult, GenerationStream, HFStepModel
 from engine.runner import HFRunner
 
-page_setup("Generation", "pages/generation.py")
+page_setup(t("Generation"), "pages/generation.py")
 seed = int(st.session_state.get(state.SEED, 0))
 
 
@@ -46,26 +47,26 @@ def _upload(data: bytes, filename: str) -> GenTask:
 src_col, task_col = st.columns([1, 3])
 with src_col:
     source = st.radio(
-        "Examples from",
+        t("Examples from"),
         ["builtin", "upload"],
-        format_func=lambda s: {"builtin": "built-in task", "upload": "your file"}[s],
+        format_func=lambda s: {"builtin": t("built-in task"), "upload": t("your file")}[s],
         key=gv.GEN_SOURCE,
     )
 task: GenTask | None = None
 with task_col:
     if source == "builtin":
         name = st.selectbox(
-            "Task", gen_task_names(), format_func=lambda n: load_gen_task(n).title, key=gv.GEN_TASK
+            t("Task"), gen_task_names(), format_func=lambda n: load_gen_task(n).title, key=gv.GEN_TASK
         )
         task = load_gen_task(name)
-        st.caption(f"{task.description} {len(task.items)} items.")
+        st.caption(t("{description} {n} items.", description=task.description, n=len(task.items)))
     else:
         up = st.file_uploader(
-            "CSV or JSONL with `input` and `output` columns (optional `reasoning`)",
+            t("CSV or JSONL with `input` and `output` columns (optional `reasoning`)"),
             type=["csv", "jsonl", "json", "tsv"],
             key="gen_upload",
         )
-        pasted = st.text_area("…or paste CSV / JSONL here", key="gen_paste", height=80)
+        pasted = st.text_area(t("…or paste CSV / JSONL here"), key="gen_paste", height=80)
         try:
             if up is not None:
                 task = _upload(up.getvalue(), up.name)
@@ -75,9 +76,11 @@ with task_col:
                     "pasted.jsonl" if pasted.lstrip().startswith("{") else "pasted.csv",
                 )
         except DataError as exc:
-            st.error(str(exc))
+            st.error(t_error(str(exc)))
         if task is None:
-            st.info("Upload or paste a file to use its rows; until then the English → French task is used.")
+            st.info(
+                t("Upload or paste a file to use its rows; until then the English → French task is used.")
+            )
 if task is None:
     task = load_gen_task("en_fr")
 split = split_gen_task(task, seed=seed)
@@ -91,34 +94,36 @@ runner: HFRunner = loaded
 # ---------------------------------------------------------------- prompt editor
 left, right = st.columns([3, 2])
 with left:
-    st.text_area("Instruction (optional, goes first)", key=gv.GEN_INSTRUCTION, height=68)
+    st.text_area(t("Instruction (optional, goes first)"), key=gv.GEN_INSTRUCTION, height=68)
     b1, b2 = st.columns(2)
     b1.button(
-        "Use the Prompt Lab instruction",
+        t("Use the Prompt Lab instruction"),
         key="gen_take_pl_instruction",
         on_click=gv.take_prompt_lab_instruction,
     )
     b2.button(
-        "Send this instruction to the Prompt Lab",
+        t("Send this instruction to the Prompt Lab"),
         key="gen_send_pl_instruction",
         on_click=gv.send_instruction_to_prompt_lab,
     )
     st.text_input(
-        "Template: {input}, optional {reasoning}, {output}",
+        t("Template: {input}, optional {reasoning}, {output}"),
         key=gv.GEN_TEMPLATE,
-        help="The query is rendered up to the first field after {input}; the model writes the rest.",
+        help=t("The query is rendered up to the first field after {input}; the model writes the rest."),
     )
 with right:
-    zero_shot = st.checkbox("Zero-shot chain of thought (add a trigger after the query)", key="gen_zero_shot")
+    zero_shot = st.checkbox(
+        t("Zero-shot chain of thought (add a trigger after the query)"), key="gen_zero_shot"
+    )
     trigger = st.text_input(
-        "Trigger", value="Let's think step by step.", key="gen_trigger", disabled=not zero_shot
+        t("Trigger"), value="Let's think step by step.", key="gen_trigger", disabled=not zero_shot
     )
     pattern = st.text_input(
-        "Answer pattern (regex; group `answer` or 1; empty = first line)", key=gv.GEN_PATTERN
+        t("Answer pattern (regex; group `answer` or 1; empty = first line)"), key=gv.GEN_PATTERN
     )
-    stop_text = st.text_input("Stop sequences (comma-separated, \\n = newline)", key=gv.GEN_STOP)
+    stop_text = st.text_input(t("Stop sequences (comma-separated, \\n = newline)"), key=gv.GEN_STOP)
 
-st.markdown("**Demonstrations** (input, reasoning for chain-of-thought templates, output)")
+st.markdown(t("**Demonstrations** (input, reasoning for chain-of-thought templates, output)"))
 d1, d2, d3 = st.columns([1, 1.3, 2])
 k = int(
     d1.number_input(
@@ -130,15 +135,17 @@ k = int(
         key="gen_k",
     )
 )
-if d2.button("Draw from the task", key="gen_draw"):
+if d2.button(t("Draw from the task"), key="gen_draw"):
     gv.set_demos(gv.draw_demos(split, k, seed + int(st.session_state.get(gv.GEN_EDITOR_VERSION, 0))))
 
 
 d3.button(
-    "Take the Prompt Lab demonstrations and query",
+    t("Take the Prompt Lab demonstrations and query"),
     key="gen_from_pl",
     on_click=gv.take_prompt_lab_demos,
-    help="Text becomes the input and the label word the output; the template's {text}/{label} become {input}/{output}.",
+    help=t(
+        "Text becomes the input and the label word the output; the template's {text}/{label} become {input}/{output}."
+    ),
 )
 edited = st.data_editor(
     pd.DataFrame(
@@ -161,27 +168,27 @@ with q2:
         st.session_state["gen_reference_reasoning"] = it.reasoning
 
     st.selectbox(
-        "…or take a test item",
+        t("…or take a test item"),
         list(range(len(split.test))),
         format_func=lambda i: f"{split.test[i].input} → {split.test[i].output}",
         key="gen_test_pick",
     )
-    st.button("Use this test item", key="gen_use_test", on_click=_use_test_item)
+    st.button(t("Use this test item"), key="gen_use_test", on_click=_use_test_item)
 with q1:
-    st.text_input("Query", key=gv.GEN_QUERY)
-    st.text_input("Reference output (optional: enables the metrics)", key=gv.GEN_REFERENCE)
+    st.text_input(t("Query"), key=gv.GEN_QUERY)
+    st.text_input(t("Reference output (optional: enables the metrics)"), key=gv.GEN_REFERENCE)
 
 # ---------------------------------------------------------------- decoding settings
-st.subheader("Decoding")
+st.subheader(t("Decoding"))
 max_new = int(
-    st.number_input("Max new tokens", min_value=1, max_value=256, value=32, step=1, key="gen_max_new")
+    st.number_input(t("Max new tokens"), min_value=1, max_value=256, value=32, step=1, key="gen_max_new")
 )
 col_a, col_b = st.columns(2)
 with col_a:
-    st.markdown("**Strategy A**")
+    st.markdown(t("**Strategy A**"))
     cfg_a = gv.decoding_controls("gen_a", n_layers=runner.info.n_layers, default="greedy", seed=seed)
 with col_b:
-    st.markdown("**Strategy B**")
+    st.markdown(t("**Strategy B**"))
     cfg_b = gv.decoding_controls("gen_b", n_layers=runner.info.n_layers, default="sample", seed=seed)
 
 
@@ -218,18 +225,21 @@ def _inputs() -> tuple[GenFormat, list[GenDemo], GenPrompt, dict[str, DecodeConf
     return fmt, demos, prompt, cfgs
 
 
-run = st.button("Generate with both strategies", type="primary", key="gen_run")
+run = st.button(t("Generate with both strategies"), type="primary", key="gen_run")
 if run and (cfg_a is None or cfg_b is None):
-    st.error("Fix the decoding settings above first.")
+    st.error(t("Fix the decoding settings above first."))
 elif run:
     try:
         fmt, demos, prompt, cfgs = _inputs()
     except USER_ERRORS as exc:
-        st.error(str(exc))
+        st.error(t_error(str(exc)))
         st.stop()
     if prompt.n_dropped:
         st.warning(
-            f"{prompt.n_dropped} demonstration(s) were dropped from the far end so the prompt fits the context."
+            t(
+                "{n} demonstration(s) were dropped from the far end so the prompt fits the context.",
+                n=prompt.n_dropped,
+            )
         )
     model = HFStepModel(runner)
     results: dict[str, GenerationResult] = {}
@@ -237,7 +247,7 @@ elif run:
     try:
         for (label, cfg), col in zip(cfgs.items(), live, strict=True):
             with col:
-                st.caption(f"{label} — generating…")
+                st.caption(t("{label} — generating…", label=label))
                 box = st.empty()
                 stream = GenerationStream(model, prompt.text, cfg)
                 text = ""
@@ -247,7 +257,7 @@ elif run:
                 results[label] = stream.result()
                 box.code(results[label].text, language=None)
     except USER_ERRORS as exc:
-        st.error(str(exc))
+        st.error(t_error(str(exc)))
         st.stop()
     reference = str(st.session_state.get(gv.GEN_REFERENCE, "")).strip()
     ppl = None
@@ -270,9 +280,9 @@ elif run:
 
 last: dict[str, Any] | None = st.session_state.get(gv.GEN_RESULTS)
 if last is None:
-    st.info("Set the prompt and the two strategies, then press **Generate with both strategies**.")
+    st.info(t("Set the prompt and the two strategies, then press **Generate with both strategies**."))
 else:
-    with st.expander(f"Prompt ({len(last['prompt'].demos)} demonstrations)"):
+    with st.expander(t("Prompt ({n} demonstrations)", n=len(last["prompt"].demos))):
         st.code(last["prompt"].text, language=None)
     cols = st.columns(len(last["results"]))
     scores = {}
@@ -281,22 +291,22 @@ else:
             st.markdown(f"**{label}** — {last['configs'][label]}")
             st.code(result.text, language=None)
             parsed = parse_answer(result.text, last["pattern"] or None)
-            note = "" if parsed.matched or not last["pattern"] else " (pattern not found: first line)"
-            st.markdown(f"Answer: **{parsed.answer or '∅'}**{note}")
+            note = "" if parsed.matched or not last["pattern"] else t(" (pattern not found: first line)")
+            st.markdown(t("Answer: **{answer}**", answer=parsed.answer or "∅") + note)
             gv.render_generation(result, key=f"gen_view_{n}")
             if last["reference"]:
                 scores[label] = score_prediction(
                     parsed.answer, last["reference"], perplexity=last["perplexity"]
                 )
     if scores:
-        st.markdown(f"**Metrics** against the reference “{last['reference']}”")
+        st.markdown(t("**Metrics** against the reference “{reference}”", reference=last["reference"]))
         gv.render_metrics(scores, key="gen_metrics")
 
 # ---------------------------------------------------------------- evaluation on the task's test items
-with st.expander("Evaluate strategy A on the task's test items"):
+with st.expander(t("Evaluate strategy A on the task's test items")):
     n_eval = int(
         st.number_input(
-            "Test items",
+            t("Test items"),
             min_value=1,
             max_value=len(split.test),
             value=min(5, len(split.test)),
@@ -304,13 +314,13 @@ with st.expander("Evaluate strategy A on the task's test items"):
             key="gen_eval_n",
         )
     )
-    if st.button("Evaluate", key="gen_eval_run"):
+    if st.button(t("Evaluate"), key="gen_eval_run"):
         if cfg_a is None:
-            st.error("Fix strategy A's settings first.")
+            st.error(t("Fix strategy A's settings first."))
         else:
             try:
                 fmt, demos, _prompt, cfgs = _inputs()
-                bar = st.progress(0.0, text="Generating…")
+                bar = st.progress(0.0, text=t("Generating…"))
 
                 def _progress(fraction: float, message: str) -> None:
                     bar.progress(fraction, text=message)
@@ -327,6 +337,6 @@ with st.expander("Evaluate strategy A on the task's test items"):
                 )
                 bar.empty()
             except USER_ERRORS as exc:
-                st.error(str(exc))
+                st.error(t_error(str(exc)))
     if st.session_state.get(gv.GEN_EVAL) is not None:
         gv.render_eval(st.session_state[gv.GEN_EVAL], key="gen_eval")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import generation_views as gv
 from components import state
+from components.i18n import t, t_error
 from components.layout import page_setup
 from engine.errors import USER_ERRORS
 from engine.ranking import (
@@ -41,7 +42,7 @@ def _rank(model_name: str, cfg: RankConfig, _runner: HFRunner) -> RankingResult:
     return rank_responses(_runner, cfg, score_kind="sum", tau=1.0)
 
 
-page_setup("Response Ranking", "pages/ranking.py")
+page_setup(t("Response Ranking"), "pages/ranking.py")
 runner = state.get_runner()
 if runner is None:
     st.stop()
@@ -49,8 +50,8 @@ if runner is None:
 st.session_state.setdefault("rk_instruction", "What is the capital of France?")
 left, right = st.columns([3, 2])
 with left:
-    st.text_area("Instruction I", key="rk_instruction", height=80)
-    st.markdown("**Candidate responses** — tick *good* for the ones you prefer; add or delete rows.")
+    st.text_area(t("Instruction I"), key="rk_instruction", height=80)
+    st.markdown(t("**Candidate responses** — tick *good* for the ones you prefer; add or delete rows."))
     cands = st.data_editor(
         DEFAULT_CANDIDATES,
         key="rk_candidates",
@@ -58,45 +59,45 @@ with left:
         width="stretch",
         hide_index=True,
         column_config={
-            "response": st.column_config.TextColumn("response", width="large"),
-            "good": st.column_config.CheckboxColumn("good", default=False, width="small"),
+            "response": st.column_config.TextColumn(t("response"), width="large"),
+            "good": st.column_config.CheckboxColumn(t("good"), default=False, width="small"),
         },
     )
 with right:
     has_chat = runner.info.has_chat_template
     use_chat = st.checkbox(
-        "Use the model's chat template",
+        t("Use the model's chat template"),
         value=has_chat,
         disabled=not has_chat,
         key="rk_chat",
-        help="The instruction becomes a user turn and each response the assistant's reply."
+        help=t("The instruction becomes a user turn and each response the assistant's reply.")
         if has_chat
-        else "This model has no chat template; the plain layout is used.",
+        else t("This model has no chat template; the plain layout is used."),
     )
     if use_chat and has_chat:
-        system = st.text_input("System message (empty = the template's default)", key="rk_system")
+        system = st.text_input(t("System message (empty = the template's default)"), key="rk_system")
         template = DEFAULT_RANK_TEMPLATE
     else:
         system = ""
         template = st.text_input(
-            "Plain layout ({instruction} then {response})", value=DEFAULT_RANK_TEMPLATE, key="rk_template"
+            t("Plain layout ({instruction} then {response})"), value=DEFAULT_RANK_TEMPLATE, key="rk_template"
         )
     kind_choice = st.radio(
-        "Score s(I, R)",
+        t("Score s(I, R)"),
         SCORE_KINDS,
-        format_func=lambda k: {"sum": "log P(R | I) (sum)", "mean": "mean log-prob per token"}[k],
+        format_func=lambda k: {"sum": t("log P(R | I) (sum)"), "mean": t("mean log-prob per token")}[k],
         horizontal=True,
         key="rk_score_kind",
-        help="The sum favours short responses; the mean does not.",
+        help=t("The sum favours short responses; the mean does not."),
     )
     kind: ScoreKind = kind_choice or "sum"
-    tau = st.slider("Temperature τ of the contrastive loss", 0.05, 10.0, 1.0, 0.05, key="rk_tau")
-    with st.expander("Few-shot examples before the instruction (optional)"):
+    tau = st.slider(t("Temperature τ of the contrastive loss"), 0.05, 10.0, 1.0, 0.05, key="rk_tau")
+    with st.expander(t("Few-shot examples before the instruction (optional)")):
         demos = st.data_editor(
             DEFAULT_DEMOS, key="rk_demos", num_rows="dynamic", width="stretch", hide_index=True
         )
 
-run = st.button("Score the responses", type="primary", key="rk_run")
+run = st.button(t("Score the responses"), type="primary", key="rk_run")
 if run:
     candidates = tuple(
         Candidate(str(r["response"]), bool(r["good"]) if not pd.isna(r["good"]) else False)
@@ -120,18 +121,20 @@ if run:
             template=template,
             system=system,
         )
-        with st.spinner(f"Scoring {len(candidates)} responses…"):
+        with st.spinner(t("Scoring {n} responses…", n=len(candidates))):
             st.session_state[gv.RK_RESULT] = _rank(runner.info.name, cfg, runner)
     except USER_ERRORS as exc:
-        st.error(str(exc))
+        st.error(t_error(str(exc)))
         st.session_state.pop(gv.RK_RESULT, None)
 
 result: RankingResult | None = st.session_state.get(gv.RK_RESULT)
 if result is None:
     if not run:
         st.info(
-            "Write the instruction and the responses, mark the good ones, then press **Score the responses**."
+            t(
+                "Write the instruction and the responses, mark the good ones, then press **Score the responses**."
+            )
         )
 else:
-    st.subheader("The model's ranking")
+    st.subheader(t("The model's ranking"))
     gv.render_ranking(result, kind=kind, tau=float(tau), key="rk_view")
