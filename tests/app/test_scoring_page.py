@@ -60,3 +60,21 @@ def test_shared_demos_with_a_query_dependent_retriever_is_a_clear_error(at: AppT
     at.selectbox(key="sc_retrieval").set_value("topk").run()
     assert not at.exception, at.exception
     assert any("Shared demonstrations need a retriever" in str(e.value) for e in at.error)
+
+
+def test_prompt_lab_demonstrations_give_one_fixed_prompt(at: AppTest) -> None:
+    at.selectbox(key="sc_demos").set_value("prompt-lab").run()
+    at.multiselect(key="sc_scorers").set_value(["direct"]).run()
+    at.multiselect(key="sc_calibrations").set_value(["contextual"]).run()
+    at.number_input(key="sc_n_test").set_value(2).run()
+    at.button(key="sc_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    metrics = _frame_with(at, "macro_f1")
+    assert list(metrics["variant"]) == ["direct + contextual"]
+    at.session_state["sc_queries"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    labels = _frame_with(at, "probability")
+    assert labels["prior"].notna().all()  # the content-free prior is shown
+    text = " ".join(str(m.value) for m in at.markdown)
+    assert "demonstrations (ids, prompt order): 0, 1, 2, 3" in text  # the Prompt Lab's four rows, in order
