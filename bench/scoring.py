@@ -81,9 +81,10 @@ def main() -> int:
     import torch
 
     from engine.datasets import load_dataset, split_dataset
-    from engine.evaluation import EvalConfig, evaluate
+    from engine.evaluation import EvalConfig, draw_demos, evaluate, plan_queries
     from engine.models import load_runner
     from engine.prompts import PromptFormat
+    from engine.retrieval import build_context
     from engine.scoring import ScoringConfig
 
     if args.threads:
@@ -102,13 +103,13 @@ def main() -> int:
         flush=True,
     )
 
-    probe = evaluate(
-        runner,
-        split.pool,
-        split.test[: min(32, len(split.test))],
-        EvalConfig(fmt, words, k=args.k, demos="per-query", seed=args.seed),
+    probe_cfg = EvalConfig(fmt, words, k=args.k, demos="per-query", seed=args.seed)
+    probe_queries = split.test[: min(32, len(split.test))]
+    ctx = build_context(split.pool, retrieval="random")
+    probe = plan_queries(
+        runner, split.pool, probe_queries, draw_demos(ctx, probe_queries, probe_cfg), probe_cfg
     )
-    raw = raw_throughput(runner, [q.label_scores[0].text for q in probe.queries])
+    raw = raw_throughput(runner, [p.texts[0].text for p in probe])
     print(
         f"raw forward throughput: {raw:,.0f} tokens/s (batched full forwards of k-shot prompts)", flush=True
     )
