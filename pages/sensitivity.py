@@ -10,7 +10,7 @@ from components import prompt_editor as pe
 from components import state
 from components.layout import page_setup
 from components.sensitivity_views import render_result, work_estimate
-from engine.errors import USER_ERRORS
+from engine.errors import USER_ERRORS, ConfigError
 from engine.evaluation import label_words_from
 from engine.runner import HFRunner
 from engine.scoring import CALIBRATIONS, SCORERS, ScoringConfig
@@ -153,6 +153,8 @@ with d3:
 
 cfg: SensitivityConfig | None = None
 try:
+    if experiment == "kcurve" and not scorers:
+        raise ConfigError("Pick at least one scoring function for the k-curve.")
     fmt = pe.current_format()
     words = dict(ds.label_word_map()) | {
         k_: v for k_, v in dict(st.session_state.get(pe.LABEL_WORDS, {})).items() if k_ in ds.label_names

@@ -63,6 +63,14 @@ def test_bad_inputs_are_explained(at: AppTest) -> None:
     assert any("k >= 2" in e for e in _errors(at))
     assert at.button(key="sens_run").disabled
 
+    at.selectbox(key="sens_experiment").set_value("kcurve").run()
+    at.multiselect(key="sens_scorers").set_value([]).run()
+    assert any("at least one scoring function" in e for e in _errors(at))
+    at.multiselect(key="sens_scorers").set_value(["ppl"]).run()
+    at.selectbox(key="sens_calibration").set_value("contextual").run()
+    assert any("direct scores only" in e for e in _errors(at))
+    at.selectbox(key="sens_calibration").set_value("none").run()
+
     at.selectbox(key="sens_experiment").set_value("label_words").run()
     at.number_input(key="sens_k").set_value(2).run()
     at.text_area(key="sens_alt_words").set_value("bad, good, ugly").run()
