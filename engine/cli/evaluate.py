@@ -94,6 +94,20 @@ def parse_label_words(
     return label_words_from(names, items)
 
 
+def parse_fixed(spec: str, n_pool: int) -> tuple[int, ...]:
+    """--fixed '3,17,42' -> (3, 17, 42), each a valid pool index."""
+    if not spec.strip():
+        return ()
+    try:
+        out = tuple(int(x) for x in spec.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(f"--fixed must be comma-separated integers, got {spec!r}.") from None
+    bad = [i for i in out if not 0 <= i < n_pool]
+    if bad:
+        raise ConfigError(f"--fixed indices {bad} are outside the pool (0..{n_pool - 1}).")
+    return out
+
+
 class Bar:
     """A one-line progress bar on stderr."""
 
@@ -160,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         retrieval=args.retrieval,
         ordering=args.ordering,
         seed=args.seed,
+        fixed=parse_fixed(args.fixed, len(pool)),
     )
     bar = Bar(args.quiet)
     if not args.quiet:

@@ -112,3 +112,13 @@ def test_cli_user_errors_are_one_line(files: tuple[Path, Path], capsys: pytest.C
     assert main(["evaluate", "--pool", str(pool), "--test", str(test), "--label-words", "a,b,c"]) == 2
     with pytest.raises(SystemExit):
         main(["evaluate", "--scoring", "nope"])
+
+
+def test_cli_fixed_demonstrations(files: tuple[Path, Path], tmp_path: Path) -> None:
+    pool, test = files
+    out = tmp_path / "f.jsonl"
+    args = ["evaluate", "--pool", str(pool), "--test", str(test), "--retrieval", "fixed", "--fixed", "2,0"]
+    assert main([*args, "--quiet", "--out", str(out)]) == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert all(r["demo_ids"] == [2, 0] for r in rows)
+    assert main([*args[:-1], "9", "--quiet"]) == 2
