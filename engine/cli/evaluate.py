@@ -57,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retrieval", default="random", choices=list(retrieval.RETRIEVERS))
     parser.add_argument("--ordering", default="as_retrieved", choices=list(retrieval.ORDERINGS))
     parser.add_argument(
+        "--fixed",
+        default="",
+        help="for --retrieval fixed: comma-separated pool indices in prompt order (rows of --pool)",
+    )
+    parser.add_argument(
         "--instruction", default=None, help="instruction (default: the dataset's); \\n allowed"
     )
     parser.add_argument("--template", default=None, help="demo template with {text} and {label}; \\n allowed")
