@@ -58,15 +58,20 @@ STRATEGY_TITLES = {
 }
 
 
-def strategy_title(name: str) -> str:
-    """The title of a decoding strategy in the UI language (`STRATEGY_TITLES` in English)."""
-    titles = {
+def strategy_titles() -> dict[str, str]:
+    """`STRATEGY_TITLES` in the UI language (translated now: widgets' format functions may be
+    called outside the script run, where the language is not known)."""
+    return {
         "greedy": t("greedy"),
         "beam": t("beam search"),
         "sample": t("sampling (temperature, top-k, top-p)"),
         "contrastive": t("contrastive decoding (expert − amateur)"),
     }
-    return titles.get(name, STRATEGY_TITLES.get(name, name))
+
+
+def strategy_title(name: str) -> str:
+    """The title of a decoding strategy in the UI language."""
+    return strategy_titles().get(name, STRATEGY_TITLES.get(name, name))
 
 
 # ---------------------------------------------------------------- small helpers
@@ -214,11 +219,12 @@ def decoding_controls(prefix: str, *, n_layers: int, default: StrategyName, seed
         seed: the sampler seed (the sidebar's).
     """
     strategies: list[StrategyName] = list(get_args(StrategyName))
+    titles = strategy_titles()
     strategy: StrategyName = st.selectbox(
         t("Strategy"),
         strategies,
         index=strategies.index(default),
-        format_func=strategy_title,
+        format_func=lambda s: titles.get(s, s),
         key=f"{prefix}_strategy",
     )
     kwargs: dict[str, Any] = {}

@@ -46,10 +46,11 @@ def _upload(data: bytes, filename: str) -> GenTask:
 # ---------------------------------------------------------------- examples: built-in task or upload
 src_col, task_col = st.columns([1, 3])
 with src_col:
+    source_titles = {"builtin": t("built-in task"), "upload": t("your file")}
     source = st.radio(
         t("Examples from"),
         ["builtin", "upload"],
-        format_func=lambda s: {"builtin": t("built-in task"), "upload": t("your file")}[s],
+        format_func=source_titles.__getitem__,
         key=gv.GEN_SOURCE,
     )
 task: GenTask | None = None

@@ -82,10 +82,11 @@ with right:
         template = st.text_input(
             t("Plain layout ({instruction} then {response})"), value=DEFAULT_RANK_TEMPLATE, key="rk_template"
         )
+    kind_titles = {"sum": t("log P(R | I) (sum)"), "mean": t("mean log-prob per token")}
     kind_choice = st.radio(
         t("Score s(I, R)"),
         SCORE_KINDS,
-        format_func=lambda k: {"sum": t("log P(R | I) (sum)"), "mean": t("mean log-prob per token")}[k],
+        format_func=kind_titles.__getitem__,
         horizontal=True,
         key="rk_score_kind",
         help=t("The sum favours short responses; the mean does not."),
