@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from components.i18n import t
+
 SCORE_TITLES: dict[str, str] = {
     "induction": "Induction",
     "prefix_matching": "Prefix matching",
@@ -21,6 +23,23 @@ SCORE_TITLES: dict[str, str] = {
     "copying": "Copying (OV eigenvalues)",
 }
 MAX_TICKS = 60
+
+
+def score_titles() -> dict[str, str]:
+    """`SCORE_TITLES` in the UI language (translated now: widgets' format functions may be
+    called outside the script run, where the language is not known)."""
+    return {
+        "induction": t("Induction"),
+        "prefix_matching": t("Prefix matching"),
+        "previous_token": t("Previous token"),
+        "duplicate_token": t("Duplicate token"),
+        "copying": t("Copying (OV eigenvalues)"),
+    }
+
+
+def score_title(name: str) -> str:
+    """The title of a head score in the UI language."""
+    return score_titles().get(name, SCORE_TITLES.get(name, name))
 
 
 def token_label(tok: str) -> str:
@@ -35,6 +54,7 @@ def score_heatmap(scores: np.ndarray, name: str, *, height: int | None = None) -
     n_layers, n_heads = scores.shape
     labels = np.array([[f"L{layer}H{head}" for head in range(n_heads)] for layer in range(n_layers)])
     diverging = name == "copying"
+    title = score_title(name)
     fig = go.Figure(
         go.Heatmap(
             z=scores,
@@ -45,14 +65,14 @@ def score_heatmap(scores: np.ndarray, name: str, *, height: int | None = None) -
             zmin=-1.0 if diverging else 0.0,
             zmax=1.0 if diverging else max(float(np.nanmax(scores)), 1e-6),
             zmid=0.0 if diverging else None,
-            hovertemplate="%{customdata}<br>" + SCORE_TITLES.get(name, name) + ": %{z:.3f}<extra></extra>",
+            hovertemplate="%{customdata}<br>" + title + ": %{z:.3f}<extra></extra>",
             colorbar={"thickness": 12},
         )
     )
-    fig.update_yaxes(autorange="reversed", title="layer", dtick=max(1, n_layers // 15))
-    fig.update_xaxes(title="head", dtick=1)
+    fig.update_yaxes(autorange="reversed", title=t("layer"), dtick=max(1, n_layers // 15))
+    fig.update_xaxes(title=t("head"), dtick=1)
     fig.update_layout(
-        title=SCORE_TITLES.get(name, name),
+        title=title,
         height=height or max(260, 18 * n_layers + 90),
         margin={"l": 40, "r": 10, "t": 40, "b": 40},
     )
@@ -83,7 +103,9 @@ def pattern_heatmap(pattern: np.ndarray, tokens: Sequence[str], title: str = "")
             colorscale="Blues",
             zmin=0.0,
             zmax=1.0,
-            hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>",
+            hovertemplate=t(
+                "query %{customdata[0]}<br>key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>"
+            ),
             colorbar={"thickness": 12},
         )
     )
@@ -91,11 +113,15 @@ def pattern_heatmap(pattern: np.ndarray, tokens: Sequence[str], title: str = "")
         autorange="reversed",
         tickvals=ticks,
         ticktext=[labels[i] for i in ticks],
-        title="query",
+        title=t("query"),
         tickfont={"size": 9},
     )
     fig.update_xaxes(
-        tickvals=ticks, ticktext=[labels[i] for i in ticks], title="key", tickangle=-60, tickfont={"size": 9}
+        tickvals=ticks,
+        ticktext=[labels[i] for i in ticks],
+        title=t("key"),
+        tickangle=-60,
+        tickfont={"size": 9},
     )
     size = min(900, max(420, 9 * n + 160))
     fig.update_layout(title=title, height=size, margin={"l": 60, "r": 10, "t": 40, "b": 60})
@@ -167,26 +193,26 @@ def thumbnail_grid(pattern: np.ndarray, *, size: int = 24, layers: Sequence[int]
 
 def demo_attention_bar(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
     """Per demonstration: attention of the final position to its label word and to the rest."""
-    demos = [f"demo {r['demo']}" for r in rows]
+    demos = [t("demo {n}", n=r["demo"]) for r in rows]
     fig = go.Figure(
         [
             go.Bar(
-                name="label word",
+                name=t("label word"),
                 x=demos,
                 y=[r["to_label_word"] for r in rows],
-                hovertemplate="%{x}: %{y:.4f} to the label word<extra></extra>",
+                hovertemplate=t("%{x}: %{y:.4f} to the label word<extra></extra>"),
             ),
             go.Bar(
-                name="rest of the demonstration",
+                name=t("rest of the demonstration"),
                 x=demos,
                 y=[r["to_rest_of_demo"] for r in rows],
-                hovertemplate="%{x}: %{y:.4f} to the rest<extra></extra>",
+                hovertemplate=t("%{x}: %{y:.4f} to the rest<extra></extra>"),
             ),
         ]
     )
     fig.update_layout(
         barmode="stack",
-        yaxis_title="attention from the final position",
+        yaxis_title=t("attention from the final position"),
         height=330,
         margin={"l": 40, "r": 10, "t": 30, "b": 40},
         legend={"orientation": "h", "y": 1.12},
@@ -205,12 +231,12 @@ def layer_profile(by_layer: Mapping[str, np.ndarray]) -> go.Figure:
                 y=v,
                 mode="lines+markers",
                 name=part,
-                hovertemplate=f"layer %{{x}}: %{{y:.3f}} to {part}<extra></extra>",
+                hovertemplate=t("layer %{{x}}: %{{y:.3f}} to {part}<extra></extra>", part=part),
             )
         )
     fig.update_layout(
-        xaxis_title="layer",
-        yaxis_title="attention mass (mean over heads)",
+        xaxis_title=t("layer"),
+        yaxis_title=t("attention mass (mean over heads)"),
         height=330,
         margin={"l": 40, "r": 10, "t": 30, "b": 40},
         legend={"orientation": "h", "y": 1.15},
@@ -225,26 +251,26 @@ def ablation_bars(summary: Sequence[Mapping[str, Any]]) -> go.Figure:
     fig = go.Figure(
         [
             go.Bar(
-                name="accuracy",
+                name=t("accuracy"),
                 x=names,
                 y=[r["accuracy"] for r in summary],
                 customdata=hover,
                 text=[f"{r['accuracy']:.3f}" for r in summary],
-                hovertemplate="%{x}<br>accuracy %{y:.3f}<br>heads: %{customdata}<extra></extra>",
+                hovertemplate=t("%{x}<br>accuracy %{y:.3f}<br>heads: %{customdata}<extra></extra>"),
             ),
             go.Bar(
-                name="mean P(gold label)",
+                name=t("mean P(gold label)"),
                 x=names,
                 y=[r["mean_true_prob"] for r in summary],
                 customdata=hover,
                 text=[f"{r['mean_true_prob']:.3f}" for r in summary],
-                hovertemplate="%{x}<br>mean P(gold) %{y:.3f}<br>heads: %{customdata}<extra></extra>",
+                hovertemplate=t("%{x}<br>mean P(gold) %{y:.3f}<br>heads: %{customdata}<extra></extra>"),
             ),
         ]
     )
     fig.update_layout(
         barmode="group",
-        yaxis={"range": [0, 1], "title": "value"},
+        yaxis={"range": [0, 1], "title": t("value")},
         height=340,
         margin={"l": 40, "r": 10, "t": 30, "b": 40},
         legend={"orientation": "h", "y": 1.12},
@@ -266,15 +292,17 @@ def gold_prob_scatter(label_probs: Sequence[Mapping[str, Any]], baseline: str = 
                 mode="markers",
                 name=cond,
                 customdata=queries,
-                hovertemplate="query %{customdata}<br>no ablation %{x:.3f}<br>ablated %{y:.3f}<extra></extra>",
+                hovertemplate=t(
+                    "query %{customdata}<br>no ablation %{x:.3f}<br>ablated %{y:.3f}<extra></extra>"
+                ),
             )
         )
     fig.add_trace(
         go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, showlegend=False)
     )
     fig.update_layout(
-        xaxis={"range": [0, 1], "title": "P(gold) without ablation"},
-        yaxis={"range": [0, 1], "title": "P(gold) with ablation"},
+        xaxis={"range": [0, 1], "title": t("P(gold) without ablation")},
+        yaxis={"range": [0, 1], "title": t("P(gold) with ablation")},
         height=360,
         margin={"l": 40, "r": 10, "t": 30, "b": 40},
         legend={"orientation": "h", "y": 1.12},

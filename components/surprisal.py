@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from components.i18n import t
 from engine.runner import SequenceLogprobs
 
 MAX_NATS = 10.0  # surprisal at which the colour saturates
@@ -32,9 +33,9 @@ def token_html(tokens: Sequence[str], logprobs: Sequence[float]) -> str:
     for tok, lp in zip(tokens, logprobs, strict=True):
         s = -lp if math.isfinite(lp) else float("nan")
         tip = (
-            "first token: no prediction"
+            t("first token: no prediction")
             if not math.isfinite(s)
-            else f"p = {math.exp(lp):.4f}, -log p = {s:.2f} nats"
+            else t("p = {p:.4f}, -log p = {s:.2f} nats", p=math.exp(lp), s=s)
         )
         shown = html.escape(tok).replace("\n", "↵<br>")
         if not shown.strip():
@@ -56,7 +57,12 @@ def render_surprisal(seq: SequenceLogprobs) -> None:
     finite = [-lp for lp in seq.token_logprobs if math.isfinite(lp)]
     mean = sum(finite) / len(finite) if finite else float("nan")
     st.caption(
-        f"{len(seq.tokens)} tokens · mean surprisal {mean:.2f} nats · white = predictable, red = surprising "
-        f"(saturates at {MAX_NATS:.0f} nats); hover a token for p."
+        t(
+            "{n} tokens · mean surprisal {mean:.2f} nats · white = predictable, red = surprising "
+            "(saturates at {max_nats:.0f} nats); hover a token for p.",
+            n=len(seq.tokens),
+            mean=mean,
+            max_nats=MAX_NATS,
+        )
     )
     st.markdown(token_html(seq.tokens, seq.token_logprobs), unsafe_allow_html=True)

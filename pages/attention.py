@@ -9,15 +9,16 @@ import streamlit as st
 
 from components import state
 from components.heatmaps import (
-    SCORE_TITLES,
     ablation_bars,
     demo_attention_bar,
     gold_prob_scatter,
     layer_profile,
     pattern_heatmap,
     score_heatmap,
+    score_titles,
     thumbnail_grid,
 )
+from components.i18n import t, t_error
 from components.layout import page_setup
 from components.prompt_state import current_prompt_snapshot, inputs_from_snapshot
 from components.surprisal import render_surprisal
@@ -32,10 +33,6 @@ from engine.runner import AttentionResult, HFRunner, SequenceLogprobs
 
 MAX_PROMPT_TOKENS = 1024  # the pattern viewer keeps [layer, head, q, k] in memory
 SCORE_NAMES: list[str] = list(HEAD_SCORE_NAMES)
-
-
-def _title(name: str) -> str:
-    return SCORE_TITLES.get(name, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -68,11 +65,13 @@ def _ablation(
     return ablation_experiment(_runner, _pool, _queries, cfg, abl, progress=_progress)
 
 
-page_setup("Attention", "pages/attention.py")
+page_setup(t("Attention"), "pages/attention.py")
 st.caption(
-    "Induction heads (Olsson et al. 2022) attend from a token to whatever followed its earlier "
-    "occurrence and copy it; they are thought to carry much of in-context learning. Find them, see "
-    "what they do on your prompt, and knock them out."
+    t(
+        "Induction heads (Olsson et al. 2022) attend from a token to whatever followed its earlier "
+        "occurrence and copy it; they are thought to carry much of in-context learning. Find them, see "
+        "what they do on your prompt, and knock them out."
+    )
 )
 maybe_runner = state.get_runner()
 if maybe_runner is None:
@@ -82,33 +81,41 @@ seed = int(st.session_state.get(state.SEED, 0))
 model_name = runner.info.name
 
 # ------------------------------------------------------------------------------- head scores
-st.header("Head scores")
+st.header(t("Head scores"))
+titles = score_titles()  # translated now: format functions may run outside the script
 try:
-    with st.spinner("Scoring every head on seeded random repeated sequences..."):
+    with st.spinner(t("Scoring every head on seeded random repeated sequences...")):
         scores = _head_scores(model_name, seed, runner)
 except USER_ERRORS as exc:
-    st.error(str(exc))
+    st.error(t_error(str(exc)))
     st.stop()
 st.caption(
-    f"{scores.n_layers} layers × {scores.n_heads} heads · probes: 4 × (BOS + 2 × 50) random tokens for "
-    "induction / previous / duplicate token, 4 × (BOS + 4 × 25) for prefix matching (seed "
-    f"{seed} from the sidebar) · copying from the weights (OV-circuit eigenvalues, -1 … 1)."
+    t(
+        "{n_layers} layers × {n_heads} heads · probes: 4 × (BOS + 2 × 50) random tokens for "
+        "induction / previous / duplicate token, 4 × (BOS + 4 × 25) for prefix matching (seed "
+        "{seed} from the sidebar) · copying from the weights (OV-circuit eigenvalues, -1 … 1).",
+        n_layers=scores.n_layers,
+        n_heads=scores.n_heads,
+        seed=seed,
+    )
 )
-tabs = st.tabs([SCORE_TITLES[n] for n in HEAD_SCORE_NAMES])
+tabs = st.tabs([titles[n] for n in HEAD_SCORE_NAMES])
 for tab, name in zip(tabs, HEAD_SCORE_NAMES, strict=True):
     with tab:
         st.plotly_chart(score_heatmap(scores.scores[name], name), width="stretch", key=f"att_heatmap_{name}")
 
 c1, c2 = st.columns([1, 1])
 with c1:
-    sort_by = st.selectbox("Sort the table by", SCORE_NAMES, format_func=_title, key="att_sort")
+    sort_by = st.selectbox(
+        t("Sort the table by"), SCORE_NAMES, format_func=titles.__getitem__, key="att_sort"
+    )
 with c2:
-    top_n = int(st.number_input("Heads shown", 1, scores.n_layers * scores.n_heads, 15, key="att_top_n"))
+    top_n = int(st.number_input(t("Heads shown"), 1, scores.n_layers * scores.n_heads, 15, key="att_top_n"))
 table = pd.DataFrame(scores.table()).sort_values(sort_by, ascending=False).head(top_n)
 st.dataframe(table.round(4), hide_index=True, width="stretch", key="att_table")
 
 # ------------------------------------------------------------------------------- current prompt
-st.header("On the current prompt")
+st.header(t("On the current prompt"))
 prompt: Prompt | None = None
 snap = current_prompt_snapshot()
 try:
@@ -122,55 +129,74 @@ try:
         max_tokens=min(runner.info.n_ctx, MAX_PROMPT_TOKENS),
     )
 except USER_ERRORS as exc:
-    st.error(f"The current prompt cannot be built: {exc} Fix it in the Prompt Lab.")
+    st.error(
+        t("The current prompt cannot be built: {error} Fix it in the Prompt Lab.", error=t_error(str(exc)))
+    )
 
 if prompt is not None:
     if prompt.n_dropped:
         st.warning(
-            f"{prompt.n_dropped} demonstration(s) were dropped from the far end to fit {MAX_PROMPT_TOKENS} tokens."
+            t(
+                "{n} demonstration(s) were dropped from the far end to fit {max_tokens} tokens.",
+                n=prompt.n_dropped,
+                max_tokens=MAX_PROMPT_TOKENS,
+            )
         )
-    with st.spinner("Running the prompt with attention patterns..."):
+    with st.spinner(t("Running the prompt with attention patterns...")):
         att, pa = _prompt_attention(model_name, prompt.text, repr(prompt.segments), runner, prompt)
     st.caption(
-        f"{len(att.tokens)} tokens, {len(prompt.demos)} demonstrations; the last token is where the label is predicted."
+        t(
+            "{n_tokens} tokens, {n_demos} demonstrations; the last token is where the label is predicted.",
+            n_tokens=len(att.tokens),
+            n_demos=len(prompt.demos),
+        )
     )
 
-    st.subheader("Pattern viewer")
+    st.subheader(t("Pattern viewer"))
     best = scores.top("induction", 1)[0][0]
     v1, v2 = st.columns(2)
     with v1:
-        layer = int(st.number_input("Layer", 0, scores.n_layers - 1, best[0], key="att_layer"))
+        layer = int(st.number_input(t("Layer"), 0, scores.n_layers - 1, best[0], key="att_layer"))
     with v2:
-        head = int(st.number_input("Head", 0, scores.n_heads - 1, best[1], key="att_head"))
+        head = int(st.number_input(t("Head"), 0, scores.n_heads - 1, best[1], key="att_head"))
     st.caption(
-        f"{head_label(layer, head)}: induction {scores.scores['induction'][layer, head]:.3f} · "
-        f"previous token {scores.scores['previous_token'][layer, head]:.3f} · "
-        f"copying {scores.scores['copying'][layer, head]:.3f}. Hover a cell for the token pair and weight."
+        t(
+            "{head}: induction {induction:.3f} · previous token {previous:.3f} · copying {copying:.3f}. "
+            "Hover a cell for the token pair and weight.",
+            head=head_label(layer, head),
+            induction=scores.scores["induction"][layer, head],
+            previous=scores.scores["previous_token"][layer, head],
+            copying=scores.scores["copying"][layer, head],
+        )
     )
     st.plotly_chart(
         pattern_heatmap(
-            att.pattern[layer, head], att.tokens, f"{head_label(layer, head)} on the current prompt"
+            att.pattern[layer, head],
+            att.tokens,
+            t("{head} on the current prompt", head=head_label(layer, head)),
         ),
         width="stretch",
         key="att_pattern",
     )
 
-    with st.expander("All heads at a glance (thumbnails)", expanded=False):
+    with st.expander(t("All heads at a glance (thumbnails)"), expanded=False):
         lo, hi = st.slider(
-            "Layers", 0, scores.n_layers - 1, (0, min(scores.n_layers - 1, 11)), key="att_thumb_layers"
+            t("Layers"), 0, scores.n_layers - 1, (0, min(scores.n_layers - 1, 11)), key="att_thumb_layers"
         )
         st.plotly_chart(
             thumbnail_grid(att.pattern, layers=range(lo, hi + 1)), width="stretch", key="att_thumbs"
         )
 
-    st.subheader("Where the prediction looks: demonstrations and label words")
+    st.subheader(t("Where the prediction looks: demonstrations and label words"))
     st.caption(
-        "Attention of the final position to each demonstration, split into its label word and the rest "
-        "(label words as anchors, Wang et al. 2023), averaged over the heads of the chosen layers."
+        t(
+            "Attention of the final position to each demonstration, split into its label word and the rest "
+            "(label words as anchors, Wang et al. 2023), averaged over the heads of the chosen layers."
+        )
     )
     if pa.n_demos:
         a_lo, a_hi = st.slider(
-            "Layers averaged", 0, scores.n_layers - 1, (0, scores.n_layers - 1), key="att_demo_layers"
+            t("Layers averaged"), 0, scores.n_layers - 1, (0, scores.n_layers - 1), key="att_demo_layers"
         )
         rows = pa.by_demo(list(range(a_lo, a_hi + 1)))
         d1, d2 = st.columns(2)
@@ -180,40 +206,44 @@ if prompt is not None:
             st.plotly_chart(layer_profile(pa.by_layer()), width="stretch", key="att_layer_profile")
         st.dataframe(pd.DataFrame(rows).round(4), hide_index=True, key="att_demo_table")
     else:
-        st.info("The prompt has no demonstrations: add some in the Prompt Lab.")
+        st.info(t("The prompt has no demonstrations: add some in the Prompt Lab."))
 
-    st.subheader("Per-token log-probs of the prompt")
+    st.subheader(t("Per-token log-probs of the prompt"))
     seq = _surprisal(model_name, pa.text, runner)
     render_surprisal(seq)
     if pa.n_demos:
         st.caption(
-            "Mean surprisal per demonstration, and of its label word: falling values = the format is learnt."
+            t(
+                "Mean surprisal per demonstration, and of its label word: falling values = the format is learnt."
+            )
         )
         st.dataframe(
             pd.DataFrame(surprisal_by_demo(seq, prompt)).round(3), hide_index=True, key="att_surprisal_table"
         )
 
 # ------------------------------------------------------------------------------- ablation
-st.header("Ablation: does ICL need these heads?")
+st.header(t("Ablation: does ICL need these heads?"))
 st.caption(
-    "Evaluates the current prompt format on test queries (fresh demonstrations per query, seeded) three "
-    "times: intact, with the top heads ablated, and with as many random other heads ablated as a control. "
-    "Hooks on each layer's output projection replace the heads' outputs; the model itself is never changed."
+    t(
+        "Evaluates the current prompt format on test queries (fresh demonstrations per query, seeded) three "
+        "times: intact, with the top heads ablated, and with as many random other heads ablated as a control. "
+        "Hooks on each layer's output projection replace the heads' outputs; the model itself is never changed."
+    )
 )
 b1, b2, b3, b4, b5 = st.columns(5)
 with b1:
-    by = st.selectbox("Rank heads by", SCORE_NAMES, format_func=_title, key="att_abl_by")
+    by = st.selectbox(t("Rank heads by"), SCORE_NAMES, format_func=titles.__getitem__, key="att_abl_by")
 with b2:
-    n_heads = int(st.number_input("Heads to ablate", 1, 64, 5, key="att_abl_n"))
+    n_heads = int(st.number_input(t("Heads to ablate"), 1, 64, 5, key="att_abl_n"))
 with b3:
     mode = st.selectbox(
-        "Mode", list(ABLATION_MODES), key="att_abl_mode", help="mean: the head's average output"
+        t("Mode"), list(ABLATION_MODES), key="att_abl_mode", help=t("mean: the head's average output")
     )
 with b4:
-    k = int(st.number_input("k (demonstrations)", 0, 32, 8, key="att_abl_k"))
+    k = int(st.number_input(t("k (demonstrations)"), 0, 32, 8, key="att_abl_k"))
 with b5:
-    n_queries = int(st.number_input("Test queries", 2, 1000, 40, key="att_abl_queries"))
-run = st.button("Run the ablation", type="primary", key="att_abl_run")
+    n_queries = int(st.number_input(t("Test queries"), 2, 1000, 40, key="att_abl_queries"))
+run = st.button(t("Run the ablation"), type="primary", key="att_abl_run")
 if run:
     st.session_state["att_abl_request"] = (by, n_heads, mode, k, n_queries)
 
@@ -230,17 +260,26 @@ if request is not None:
         top, control = top_vs_random(scores.scores[by_r], n_r, score_name=by_r, seed=seed)
         abl = AblationConfig((top, control), mode_r)
         queries = tuple(split.test[:nq_r])
-        bar = st.progress(0.0, text="Evaluating...")
+        bar = st.progress(0.0, text=t("Evaluating..."))
         key = (model_name, ds.source, len(ds.examples), seed, len(split.pool), nq_r)
         result = _ablation(
             key, cfg, abl, runner, tuple(split.pool), queries, lambda f, m: bar.progress(min(f, 1.0), text=m)
         )
         bar.empty()
     except USER_ERRORS as exc:
-        st.error(str(exc))
+        st.error(t_error(str(exc)))
     else:
         summary = result.summary()
-        st.caption(f"{len(queries)} queries from {ds.title}, k = {k_r}, {mode_r} ablation, ranked by {by_r}.")
+        st.caption(
+            t(
+                "{n} queries from {dataset}, k = {k}, {mode} ablation, ranked by {score}.",
+                n=len(queries),
+                dataset=ds.title,
+                k=k_r,
+                mode=mode_r,
+                score=by_r,
+            )
+        )
         r1, r2 = st.columns(2)
         with r1:
             st.plotly_chart(ablation_bars(summary), width="stretch", key="att_abl_bars")
@@ -249,11 +288,17 @@ if request is not None:
         st.dataframe(pd.DataFrame(summary).round(4), hide_index=True, key="att_abl_table")
         probs = pd.DataFrame(result.label_probs())
         mean_probs = probs.pivot_table(index="condition", columns="label", values="prob", aggfunc="mean")
-        st.caption("Mean probability of each label under each condition (side by side).")
+        st.caption(t("Mean probability of each label under each condition (side by side)."))
         st.dataframe(mean_probs.round(4), key="att_abl_probs")
         drop_top = summary[1]["accuracy_drop"]
         drop_rand = summary[2]["accuracy_drop"]
         st.markdown(
-            f"Accuracy drop: **{drop_top:+.3f}** with the top-{n_r} {by_r} heads ablated, "
-            f"**{drop_rand:+.3f}** with {n_r} random heads."
+            t(
+                "Accuracy drop: **{drop_top:+.3f}** with the top-{n} {score} heads ablated, "
+                "**{drop_rand:+.3f}** with {n} random heads.",
+                drop_top=drop_top,
+                drop_rand=drop_rand,
+                n=n_r,
+                score=by_r,
+            )
         )
