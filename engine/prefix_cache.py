@@ -167,9 +167,9 @@ def _lm_parts(model: Any) -> tuple[Any, Any, float | None]:
 
 
 def _project(
-    head: Any, cap: float | None, hidden: torch.Tensor, slots: list[Slot], needs: _Needs, d_vocab: int
+    head: Any, cap: float | None, hidden: torch.Tensor, slots: list[tuple[_Needs, Slot]], d_vocab: int
 ) -> None:
-    """Projects `hidden` `[n, d_model]` (one row per slot) onto the vocabulary; stores what is needed.
+    """Projects `hidden` `[n, d_model]` (one row per (needs, slot)) onto the vocabulary; stores what is needed.
 
     A target's log-prob is its logit minus the row's logsumexp, so no `[n, d_vocab]` log-softmax
     is materialised except for the rows whose whole distribution is kept.
@@ -184,7 +184,7 @@ def _project(
         lse = torch.logsumexp(logits, dim=-1)  # [n]
         rows: list[int] = []
         cols: list[int] = []
-        for i, slot in enumerate(part):
+        for i, (needs, slot) in enumerate(part):
             for tok in sorted(needs.targets.get(slot, ())):
                 rows.append(i)
                 cols.append(tok)
@@ -195,7 +195,8 @@ def _project(
             r = torch.tensor(rows, device=logits.device)
             vals = (logits[r, torch.tensor(cols, device=logits.device)] - lse[r]).cpu().tolist()
             for i, tok, v in zip(rows, cols, vals, strict=True):
-                needs.out_tokens.setdefault(part[i], {})[tok] = float(v)
+                owner, slot = part[i]
+                owner.out_tokens.setdefault(slot, {})[tok] = float(v)
 
 
 def _row_batches(lengths: Sequence[int], past: int, max_batch_tokens: int) -> list[list[int]]:
@@ -275,13 +276,7 @@ def _gather_project(runner: HFRunner, hs: torch.Tensor, picks: list[tuple[int, i
     rows = torch.tensor([k for k, _, _, _ in picks], device=hs.device)
     cols = torch.tensor([j for _, j, _, _ in picks], device=hs.device)
     hidden = hs[rows, cols]  # [n_picks, d_model]
-    by_needs: dict[int, tuple[_Needs, list[int], list[Slot]]] = {}
-    for n, (_k, _j, needs, slot) in enumerate(picks):
-        entry = by_needs.setdefault(id(needs), (needs, [], []))
-        entry[1].append(n)
-        entry[2].append(slot)
-    for needs, idx, slots in by_needs.values():
-        _project(head, cap, hidden[torch.tensor(idx, device=hs.device)], slots, needs, runner.info.d_vocab)
+    _project(head, cap, hidden, [(needs, slot) for _, _, needs, slot in picks], runner.info.d_vocab)
 
 
 def _run_flat(runner: HFRunner, blocks: Sequence[_Block], tick: Callable[[int, str], None] | None) -> None:
