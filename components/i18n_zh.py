@@ -399,3 +399,14 @@ ERROR_PATTERNS: list[tuple[str, str]] = [
     (r"^n_domain must be at least 1, got (.*?)\.?$", "n_domain 至少为 1,当前为 {0}。"),
     (r"^The runner (\w+) cannot score token spans", "运行器 {0} 不支持对 token 片段打分。"),
 ]
+
+# Per-page tables (kept in their own modules so pages can be translated independently).
+from components.i18n_zh_demo import ERROR_PATTERNS_DEMO, ZH_DEMO  # noqa: E402
+from components.i18n_zh_scoring import ERROR_PATTERNS_SCORING, ZH_SCORING  # noqa: E402
+from components.i18n_zh_sensitivity import ERROR_PATTERNS_SENSITIVITY, ZH_SENSITIVITY  # noqa: E402
+
+for _table in (ZH_SCORING, ZH_DEMO, ZH_SENSITIVITY):
+    for _key, _value in _table.items():
+        if ZH.setdefault(_key, _value) != _value:
+            raise ValueError(f"conflicting Chinese translations for {_key!r}")
+ERROR_PATTERNS += ERROR_PATTERNS_SCORING + ERROR_PATTERNS_DEMO + ERROR_PATTERNS_SENSITIVITY

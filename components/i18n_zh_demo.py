@@ -1,0 +1,10 @@
+"""Chinese (简体中文) UI strings of the demo page and its components; merged into `ZH`.
+
+Keys are the exact English strings passed to `components.i18n.t`; format fields must match.
+"""
+
+from __future__ import annotations
+
+ZH_DEMO: dict[str, str] = {}
+
+ERROR_PATTERNS_DEMO: list[tuple[str, str]] = []
