@@ -11,11 +11,81 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.i18n import t
 from components.tokens import render_tokens, scored_view
 from engine.evaluation import EvalResult, QueryResult
 from engine.scoring import SCORERS
 
 TokenStrings = Callable[[Sequence[int]], list[str]]
+
+
+# ----------------------------------------------------------------------------------- UI texts
+def scorer_descriptions() -> dict[str, str]:
+    """`SCORERS`' descriptions in the UI language (the engine's are English)."""
+    return {
+        "direct": t("log P(label word | prompt), summed (or mean) over the label's tokens; highest wins."),
+        "ppl": t(
+            "Mean token NLL of the whole prompt with the label filled in (OpenICL PPLInferencer); lowest wins."
+        ),
+        "channel": t("log P(query text | channel-form demos, label) (Min et al. 2022); highest wins."),
+    }
+
+
+def calibration_descriptions() -> dict[str, str]:
+    """`CALIBRATIONS`' descriptions in the UI language (the engine's are English)."""
+    return {
+        "none": t("Raw label scores."),
+        "contextual": t(
+            'Divide by label probabilities of content-free inputs "N/A", "", "[MASK]" (Zhao et al. 2021).'
+        ),
+        "domain": t("Divide by label probabilities of random in-domain word strings (Fei et al. 2023)."),
+        "batch": t("Divide by the mean label probability over the evaluated batch (Zhou et al. 2023)."),
+    }
+
+
+def metrics_headers() -> dict[str, str]:
+    """Shown column titles of `metrics_frame` (the frame and the downloads keep English names)."""
+    return {
+        "variant": t("variant"),
+        "scorer": t("scorer"),
+        "calibration": t("calibration"),
+        "accuracy": t("accuracy"),
+        "macro_f1": t("macro-F1"),
+        "ece": t("ECE"),
+        "mean_p_gold": t("mean P(gold)"),
+        "n_test": t("queries"),
+        "seconds": t("seconds"),
+        "tokens": t("tokens processed"),
+    }
+
+
+def queries_headers(results: Mapping[str, EvalResult]) -> dict[str, str]:
+    """Shown column titles of `queries_frame`."""
+    out = {"#": "#", "id": "id", "text": t("text"), "gold": t("gold")}
+    for name in results:
+        out[f"{name}: pred"] = t("{variant}: pred", variant=name)
+        out[f"{name}: P(gold)"] = t("{variant}: P(gold)", variant=name)
+    return out
+
+
+def label_headers() -> dict[str, str]:
+    """Shown column titles of `label_frame`."""
+    return {
+        "label": t("label"),
+        "word": t("word"),
+        "score": t("score"),
+        "best is": t("best is"),
+        "tokens scored": t("tokens scored"),
+        "sum log p": t("sum log p"),
+        "probability": t("probability"),
+        "prior": t("prior"),
+        "predicted": t("predicted"),
+    }
+
+
+def _shown(frame: pd.DataFrame, headers: Mapping[str, str]) -> pd.DataFrame:
+    """`frame` with its columns renamed to their shown titles (unknown ones kept)."""
+    return frame.rename(columns={c: headers.get(c, c) for c in frame.columns})
 
 
 # ----------------------------------------------------------------------------------- builders
@@ -54,13 +124,13 @@ def confusion_figure(result: EvalResult, title: str) -> go.Figure:
             showscale=False,
             text=[[str(v) for v in row] for row in z],
             texttemplate="%{text}",
-            hovertemplate="gold %{y}<br>predicted %{x}<br>%{z} queries<extra></extra>",
+            hovertemplate=t("gold %{y}<br>predicted %{x}<br>%{z} queries<extra></extra>"),
         )
     )
     fig.update_layout(
         title=title,
-        xaxis_title="predicted",
-        yaxis_title="gold",
+        xaxis_title=t("predicted"),
+        yaxis_title=t("gold"),
         yaxis_autorange="reversed",
         height=260 + 18 * len(labels),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
@@ -139,12 +209,13 @@ def label_frame(result: EvalResult, q: QueryResult) -> pd.DataFrame:
 def render_summary(results: Mapping[str, EvalResult], *, key: str = "sc") -> None:
     """Metric table, a bar chart of accuracy / macro-F1, and one confusion matrix per variant."""
     frame = metrics_frame(results)
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_metrics")
+    headers = metrics_headers()
+    st.dataframe(_shown(frame, headers), hide_index=True, width="stretch", key=f"{key}_metrics")
     fig = go.Figure()
     for metric in ("accuracy", "macro_f1"):
-        fig.add_bar(x=frame["variant"], y=frame[metric], name=metric)
+        fig.add_bar(x=frame["variant"], y=frame[metric], name=headers[metric])
     n_labels = len(next(iter(results.values())).labels)
-    fig.add_hline(y=1 / n_labels, line_dash="dot", annotation_text="chance")
+    fig.add_hline(y=1 / n_labels, line_dash="dot", annotation_text=t("chance"))
     fig.update_layout(barmode="group", height=300, yaxis_range=[0, 1], margin={"t": 20, "b": 10})
     st.plotly_chart(fig, width="stretch", key=f"{key}_bars")
     cols = st.columns(min(len(results), 3))
@@ -157,7 +228,7 @@ def render_downloads(results: Mapping[str, EvalResult], *, key: str = "sc") -> N
     c1, c2 = st.columns(2)
     with c1:
         st.download_button(
-            "Download results (CSV)",
+            t("Download results (CSV)"),
             results_csv(results),
             file_name="scoring_results.csv",
             mime="text/csv",
@@ -165,7 +236,7 @@ def render_downloads(results: Mapping[str, EvalResult], *, key: str = "sc") -> N
         )
     with c2:
         st.download_button(
-            "Download results (JSONL)",
+            t("Download results (JSONL)"),
             results_jsonl(results),
             file_name="scoring_results.jsonl",
             mime="application/jsonl",
@@ -176,7 +247,7 @@ def render_downloads(results: Mapping[str, EvalResult], *, key: str = "sc") -> N
 def render_query_table(results: Mapping[str, EvalResult], *, key: str = "sc") -> int | None:
     """The per-query table; returns the index of the row the user clicked (None when none)."""
     event = st.dataframe(
-        queries_frame(results),
+        _shown(queries_frame(results), queries_headers(results)),
         hide_index=True,
         width="stretch",
         on_select="rerun",
@@ -207,28 +278,54 @@ def render_query_detail(
         key: widget key prefix.
     """
     first = next(iter(results.values())).queries[index]
-    st.markdown(f"**Query {index}** (id {first.id}, gold **{first.gold}**): {first.text}")
+    st.markdown(
+        t(
+            "**Query {index}** (id {id}, gold **{gold}**): {text}",
+            index=index,
+            id=first.id,
+            gold=first.gold,
+            text=first.text,
+        )
+    )
+    headers = label_headers()
+    best = {"highest": t("highest"), "lowest": t("lowest")}
     tabs = st.tabs(list(results))
     for tab, (name, r) in zip(tabs, results.items(), strict=True):
         q = r.queries[index]
         with tab:
-            verdict = "correct" if q.correct else "wrong"
-            st.markdown(
-                f"Predicted **{q.pred}** ({verdict}) · demonstrations (ids, prompt order): "
-                f"{', '.join(str(d) for d in q.demo_ids) or 'none'}"
-                + (f" · {q.n_dropped} dropped to fit the context" if q.n_dropped else "")
+            verdict = t("correct") if q.correct else t("wrong")
+            demos = ", ".join(str(d) for d in q.demo_ids) or t("none")
+            line = t(
+                "Predicted **{pred}** ({verdict}) · demonstrations (ids, prompt order): {demos}",
+                pred=q.pred,
+                verdict=verdict,
+                demos=demos,
             )
-            st.dataframe(label_frame(r, q), hide_index=True, width="stretch", key=f"{key}_lab_{name}_{index}")
+            if q.n_dropped:
+                line += t(" · {n} dropped to fit the context", n=q.n_dropped)
+            st.markdown(line)
+            frame = label_frame(r, q)
+            frame["best is"] = frame["best is"].map(lambda v: best.get(v, v))
+            st.dataframe(
+                _shown(frame, headers), hide_index=True, width="stretch", key=f"{key}_lab_{name}_{index}"
+            )
             for s in q.label_scores:
-                st.markdown(f"**{s.label}** (`{s.word}`): score {s.score:.4f}")
+                st.markdown(
+                    t("**{label}** (`{word}`): score {score:.4f}", label=s.label, word=s.word, score=s.score)
+                )
                 if full_logprobs is not None:
                     toks, lps = full_logprobs(s.text)
                     scored = set(range(s.start, len(s.token_ids)))
                     render_tokens(
                         toks,
                         lps,
-                        caption=f"every token of this text coloured; the scored part starts at token {s.start} "
-                        f"({len(scored)} tokens, sum log p = {s.logprob:.3f})",
+                        caption=t(
+                            "every token of this text coloured; the scored part starts at token {start} "
+                            "({n} tokens, sum log p = {logprob:.3f})",
+                            start=s.start,
+                            n=len(scored),
+                            logprob=s.logprob,
+                        ),
                     )
                 else:
                     toks, lps = scored_view(token_strings(s.token_ids), s.start, s.token_logprobs)

@@ -18,6 +18,8 @@ from typing import Literal
 
 import streamlit as st
 
+from components.i18n import t
+
 Mode = Literal["surprisal", "logprob"]
 MAX_BITS = 12.0  # surprisal at which the colour saturates (p = 1/4096)
 LN2 = math.log(2.0)
@@ -35,11 +37,12 @@ def colour(logprob: float, max_bits: float = MAX_BITS) -> str:
 def tooltip(token: str, logprob: float, mode: Mode = "surprisal") -> str:
     """Hover text of one token."""
     if not math.isfinite(logprob):
-        return f"{token!r}: not scored (context)"
+        return t("{token}: not scored (context)", token=repr(token))
     p = math.exp(logprob)
     bits = -logprob / LN2
-    main = f"surprisal {bits:.2f} bits" if mode == "surprisal" else f"log p {logprob:.4f}"
-    other = f"log p {logprob:.4f}" if mode == "surprisal" else f"surprisal {bits:.2f} bits"
+    surprisal = t("surprisal {bits:.2f} bits", bits=bits)
+    log_p = f"log p {logprob:.4f}"
+    main, other = (surprisal, log_p) if mode == "surprisal" else (log_p, surprisal)
     return f"{token!r}: p = {p:.4g}, {main}, {other}"
 
 
@@ -93,11 +96,14 @@ def summary(logprobs: Sequence[float]) -> str:
     """One line: how many tokens are scored, their total log-prob and mean surprisal."""
     scored = [lp for lp in logprobs if math.isfinite(lp)]
     if not scored:
-        return f"{len(logprobs)} tokens, none scored"
+        return t("{n} tokens, none scored", n=len(logprobs))
     total = sum(scored)
-    return (
-        f"{len(scored)} of {len(logprobs)} tokens scored · sum log p = {total:.3f} · "
-        f"mean surprisal {-total / len(scored) / LN2:.2f} bits"
+    return t(
+        "{scored} of {n} tokens scored · sum log p = {total:.3f} · mean surprisal {bits:.2f} bits",
+        scored=len(scored),
+        n=len(logprobs),
+        total=total,
+        bits=-total / len(scored) / LN2,
     )
 
 
@@ -111,9 +117,10 @@ def render_tokens(
     max_height: int = 360,
 ) -> None:
     """Draws the coloured token view with a caption (default: `summary` and a legend)."""
-    legend = (
-        f"white = predictable, red = surprising (saturates at {MAX_BITS:.0f} bits); underlined = scored; "
-        "hover a token for p, log p and surprisal."
+    legend = t(
+        "white = predictable, red = surprising (saturates at {max_bits:.0f} bits); underlined = scored; "
+        "hover a token for p, log p and surprisal.",
+        max_bits=MAX_BITS,
     )
     st.caption(caption if caption is not None else f"{summary(logprobs)} · {legend}")
     st.markdown(

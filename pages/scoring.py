@@ -8,8 +8,16 @@ import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
+from components.i18n import t, t_error
 from components.layout import page_setup
-from components.scoring_views import render_downloads, render_query_detail, render_query_table, render_summary
+from components.scoring_views import (
+    calibration_descriptions,
+    render_downloads,
+    render_query_detail,
+    render_query_table,
+    render_summary,
+    scorer_descriptions,
+)
 from engine import retrieval
 from engine.datasets import Example
 from engine.errors import USER_ERRORS
@@ -29,6 +37,16 @@ DEMO_MODES = {
     "shared": "One shared draw for all queries",
     "prompt-lab": "The Prompt Lab's demonstrations (fixed prompt)",
 }
+
+
+def demo_mode_titles() -> dict[str, str]:
+    """`DEMO_MODES` in the UI language (translated now: a widget's format function may run
+    outside the script run)."""
+    return {
+        "per-query": t("Fresh draw per query (OpenICL / StaICC)"),
+        "shared": t("One shared draw for all queries"),
+        "prompt-lab": t("The Prompt Lab's demonstrations (fixed prompt)"),
+    }
 
 
 RESULTS = "sc_results"  # (request key, results) of the last run, kept across reruns
@@ -63,68 +81,84 @@ def _full_logprobs(model_name: str, text: str, _runner: HFRunner) -> tuple[list[
     return list(seq.tokens), list(seq.token_logprobs)
 
 
-page_setup("Scoring", "pages/scoring.py")
+page_setup(t("Scoring"), "pages/scoring.py")
 ds = state.get_dataset()
 seed = int(st.session_state.get(state.SEED, 0))
 pe.ensure_defaults(ds, state.get_split(), seed)
 st.caption(
-    "Evaluate the Prompt Lab's prompt (instruction, template, label words) over a test set and compare "
-    "scoring functions and calibrations on the same prompts. Click a query to see each label's per-token "
-    "log-probs."
+    t(
+        "Evaluate the Prompt Lab's prompt (instruction, template, label words) over a test set and compare "
+        "scoring functions and calibrations on the same prompts. Click a query to see each label's per-token "
+        "log-probs."
+    )
 )
 
 c1, c2, c3 = st.columns([2, 2, 1])
 with c1:
+    scorer_help = scorer_descriptions()
     scorers = st.multiselect(
-        "Scoring functions",
+        t("Scoring functions"),
         list(SCORERS),
         default=["direct", "ppl", "channel"],
         key="sc_scorers",
-        help=" · ".join(f"{s.name}: {s.description}" for s in SCORERS.values()),
+        help=" · ".join(f"{s.name}: {scorer_help.get(s.name, s.description)}" for s in SCORERS.values()),
     )
 with c2:
+    calibration_help = calibration_descriptions()
     calibrations = st.multiselect(
-        "Calibrations",
+        t("Calibrations"),
         list(CALIBRATIONS),
         default=["none"],
         key="sc_calibrations",
-        help=" · ".join(f"{c.name}: {c.description}" for c in CALIBRATIONS.values()),
+        help=" · ".join(
+            f"{c.name}: {calibration_help.get(c.name, c.description)}" for c in CALIBRATIONS.values()
+        ),
     )
 with c3:
+    normalize_titles = {"sum": t("sum"), "mean": t("mean")}
     normalize = st.radio(
-        "Sum or mean over tokens",
+        t("Sum or mean over tokens"),
         ["sum", "mean"],
+        format_func=normalize_titles.__getitem__,
         horizontal=True,
         key="sc_normalize",
-        help="For direct and channel scores: the label's (or query's) summed or mean token log-prob.",
+        help=t("For direct and channel scores: the label's (or query's) summed or mean token log-prob."),
     )
 
 d1, d2, d3, d4, d5 = st.columns([3, 1, 1, 2, 2])
 with d1:
+    mode_titles = demo_mode_titles()
     mode = st.selectbox(
-        "Demonstrations", list(DEMO_MODES), format_func=DEMO_MODES.__getitem__, key="sc_demos"
+        t("Demonstrations"), list(DEMO_MODES), format_func=mode_titles.__getitem__, key="sc_demos"
     )
 with d2:
     k = int(
         st.number_input(
-            "k", min_value=0, max_value=64, value=4, step=1, key="sc_k", disabled=mode == "prompt-lab"
+            "k",
+            min_value=0,
+            max_value=64,
+            value=4,
+            step=1,
+            key="sc_k",
+            disabled=mode == "prompt-lab",
+            help=t("Demonstrations per prompt."),
         )
     )
 with d3:
     n_test = int(
-        st.number_input("Test queries", min_value=1, max_value=2000, value=50, step=10, key="sc_n_test")
+        st.number_input(t("Test queries"), min_value=1, max_value=2000, value=50, step=10, key="sc_n_test")
     )
 with d4:
     retrievers = [r for r in retrieval.RETRIEVERS if r != "fixed"]
     retr = st.selectbox(
-        "Retrieval",
+        t("Retrieval"),
         retrievers,
         index=retrievers.index("random"),
         key="sc_retrieval",
         disabled=mode == "prompt-lab",
     )
 with d5:
-    ordering = st.selectbox("Ordering", list(retrieval.ORDERINGS), key="sc_ordering")
+    ordering = st.selectbox(t("Ordering"), list(retrieval.ORDERINGS), key="sc_ordering")
 
 cfg: EvalConfig | None = None
 variants: list[Variant] = []
@@ -161,31 +195,39 @@ try:
     variants, skipped = variants_of(scorers, calibrations)
     if skipped:
         st.caption(
-            "Skipped (contextual and domain calibration apply to direct scores only): "
-            + ", ".join(v.name for v in skipped)
+            t(
+                "Skipped (contextual and domain calibration apply to direct scores only): {variants}",
+                variants=", ".join(v.name for v in skipped),
+            )
         )
     if not variants:
-        st.warning("Pick at least one scoring function and one calibration.")
+        st.warning(t("Pick at least one scoring function and one calibration."))
 except USER_ERRORS as exc:
-    st.error(str(exc))
+    st.error(t_error(str(exc)))
     cfg = None
 
 if cfg is not None and variants:
     n_texts = n_test * len(ds.label_names) * len(variants)
     st.caption(
-        f"{len(variants)} variant(s) x {n_test} queries x {len(ds.label_names)} labels = {n_texts} texts scored."
+        t(
+            "{variants} variant(s) x {queries} queries x {labels} labels = {texts} texts scored.",
+            variants=len(variants),
+            queries=n_test,
+            labels=len(ds.label_names),
+            texts=n_texts,
+        )
     )
 ready = cfg is not None and bool(variants)
-if st.button("Run the evaluation", type="primary", key="sc_run", disabled=not ready) and ready:
+if st.button(t("Run the evaluation"), type="primary", key="sc_run", disabled=not ready) and ready:
     st.session_state["sc_last_request"] = (cfg, tuple(variants), n_test, pool_override)
 
 request = st.session_state.get("sc_last_request")
 if request is None:
-    st.info("Pick scoring functions, calibrations and demonstrations, then press **Run the evaluation**.")
+    st.info(t("Pick scoring functions, calibrations and demonstrations, then press **Run the evaluation**."))
     st.stop()
 cfg_req, variants_req, n_test_req, pool_req = request
 if (cfg_req, variants_req, n_test_req, pool_req) != (cfg, tuple(variants), n_test, pool_override):
-    st.caption("The settings changed since the last run: press **Run the evaluation** to update.")
+    st.caption(t("The settings changed since the last run: press **Run the evaluation** to update."))
 
 loaded = state.get_runner()
 if loaded is None:
@@ -194,14 +236,15 @@ runner: HFRunner = loaded
 try:
     split = state.get_split(n_test_req)
 except USER_ERRORS as exc:
-    st.error(str(exc))
+    st.error(t_error(str(exc)))
     st.stop()
 pool = pool_req if pool_req is not None else split.pool
-bar = st.progress(0.0, text="Starting...")
+bar = st.progress(0.0, text=t("Starting..."))
+progress_text = t("Evaluating: {msg}")  # the engine's step message stays as it comes
 
 
 def _progress(frac: float, msg: str) -> None:
-    bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+    bar.progress(min(max(frac, 0.0), 1.0), text=progress_text.format(msg=msg))
 
 
 data_key = f"{ds.source}:{len(ds.examples)}:{','.join(ds.label_names)}:{pool_req!r}"
@@ -210,21 +253,21 @@ try:
     results = _run(key, runner, cfg_req, variants_req, pool, split.test, _progress)
 except USER_ERRORS as exc:
     bar.empty()
-    st.error(str(exc))
+    st.error(t_error(str(exc)))
     st.stop()
 bar.empty()
 
-st.subheader("Accuracy and calibration")
+st.subheader(t("Accuracy and calibration"))
 render_summary(results)
 render_downloads(results)
-st.subheader("Per query")
-st.caption("Click a row to see every label's score and its per-token log-probs.")
+st.subheader(t("Per query"))
+st.caption(t("Click a row to see every label's score and its per-token log-probs."))
 picked = render_query_table(results)
 if picked is None:
-    st.info("Select a query in the table above.")
+    st.info(t("Select a query in the table above."))
     st.stop()
 full = st.toggle(
-    "Colour every prompt token (one extra forward pass per text)", value=False, key="sc_full_tokens"
+    t("Colour every prompt token (one extra forward pass per text)"), value=False, key="sc_full_tokens"
 )
 render_query_detail(
     results,
