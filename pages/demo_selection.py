@@ -10,6 +10,7 @@ import streamlit as st
 from components import demo_views as dv
 from components import prompt_editor as pe
 from components import state
+from components.i18n import t, t_error
 from components.layout import page_setup
 from engine.datasets import Example
 from engine.demo_index import DemoIndex, pca_map, pool_fingerprint
@@ -17,7 +18,6 @@ from engine.errors import USER_ERRORS
 from engine.evaluation import EvalConfig, label_words_from
 from engine.prompts import PromptFormat
 from engine.retrieval import (
-    DESCRIPTIONS,
     NEEDS_INDEX,
     NEEDS_MODEL,
     OPTIONS,
@@ -80,7 +80,7 @@ def _option_widgets(names: set[str]) -> dict[str, float]:
     out: dict[str, float] = {}
     if not used:
         return out
-    with st.expander("Strategy options", expanded="mmr" in names):
+    with st.expander(t("Strategy options"), expanded="mmr" in names):
         cols = st.columns(min(len(used), 3))
         for i, (name, spec) in enumerate(used.items()):
             with cols[i % len(cols)]:
@@ -94,7 +94,7 @@ def _option_widgets(names: set[str]) -> dict[str, float]:
                             int(spec.default),
                             step=1,
                             key=f"ds_opt_{name}",
-                            help=spec.help,
+                            help=dv.option_help(name),
                         )
                     )
                 else:
@@ -105,56 +105,67 @@ def _option_widgets(names: set[str]) -> dict[str, float]:
                             float(min(spec.high, 5.0)),
                             float(spec.default),
                             key=f"ds_opt_{name}",
-                            help=spec.help,
+                            help=dv.option_help(name),
                         )
                     )
     return out
 
 
-page_setup("Demo Selection")
+page_setup(t("Demo Selection"))
 ds = state.get_dataset()
 seed0 = int(st.session_state.get(state.SEED, 0))
 try:
     split = state.get_split(min(N_TEST, max(len(ds.examples) // 5, 1)))
 except USER_ERRORS as exc:
-    st.error(str(exc))
+    st.error(t_error(str(exc)))
     st.stop()
 pe.ensure_defaults(ds, split, seed0)
 st.caption(
-    "Which demonstrations go into the prompt, and in which order, moves in-context accuracy by tens of points. "
-    "Pick a retriever (which examples) and an ordering (where they sit: the last one is next to the query)."
+    t(
+        "Which demonstrations go into the prompt, and in which order, moves in-context accuracy by tens of "
+        "points. Pick a retriever (which examples) and an ordering (where they sit: the last one is next to "
+        "the query)."
+    )
 )
+retriever_titles = dv.strategy_labels(list(RETRIEVERS))
+ordering_titles = dv.strategy_labels(list(ORDERINGS))
+pool_titles = {name: t("whole pool") if size is None else name for name, size in POOL_SIZES.items()}
 
 c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 1, 1.3])
 with c1:
     retrieval = st.selectbox(
-        "Retriever",
+        t("Retriever"),
         list(RETRIEVERS),
         index=list(RETRIEVERS).index("topk"),
+        format_func=retriever_titles.__getitem__,
         key="ds_retrieval",
-        help="\n".join(f"- **{n}**: {DESCRIPTIONS[n]}" for n in RETRIEVERS),
+        help="\n".join(f"- **{n}**: {dv.description(n)}" for n in RETRIEVERS),
     )
 with c2:
     ordering = st.selectbox(
-        "Ordering",
+        t("Ordering"),
         list(ORDERINGS),
+        format_func=ordering_titles.__getitem__,
         key="ds_ordering",
-        help="\n".join(f"- **{n}**: {DESCRIPTIONS[n]}" for n in ORDERINGS),
+        help="\n".join(f"- **{n}**: {dv.description(n)}" for n in ORDERINGS),
     )
 with c3:
-    k = int(st.number_input("k", 0, 32, 4, key="ds_k", help="number of demonstrations"))
+    k = int(st.number_input("k", 0, 32, 4, key="ds_k", help=t("number of demonstrations")))
 with c4:
-    seed = int(st.number_input("Seed", 0, 2**31 - 1, seed0, key="ds_seed"))
+    seed = int(st.number_input(t("Seed"), 0, 2**31 - 1, seed0, key="ds_seed"))
 with c5:
     pool_choice = st.selectbox(
-        "Pool size",
+        t("Pool size"),
         list(POOL_SIZES),
         index=1,
+        format_func=pool_titles.__getitem__,
         key="ds_pool_size",
-        help="A seeded sample of the demonstration pool. The sentence-embedding index of a pool is built once "
-        "(minutes for the whole pool of a large data set on a CPU), then loads in seconds.",
+        help=t(
+            "A seeded sample of the demonstration pool. The sentence-embedding index of a pool is built once "
+            "(minutes for the whole pool of a large data set on a CPU), then loads in seconds."
+        ),
     )
-st.caption(f"**{retrieval}**: {DESCRIPTIONS[retrieval]}  ·  **{ordering}**: {DESCRIPTIONS[ordering]}")
+st.caption(f"**{retrieval}**: {dv.description(retrieval)}  ·  **{ordering}**: {dv.description(ordering)}")
 options = _option_widgets({retrieval, ordering})
 
 cap = POOL_SIZES[pool_choice]
@@ -165,21 +176,23 @@ words = dict(st.session_state.get(pe.LABEL_WORDS, ds.label_word_map()))
 try:
     fmt = pe.current_format()
 except USER_ERRORS as exc:
-    st.error(f"The shared prompt format is invalid (fix it in the Prompt Lab): {exc}")
+    st.error(
+        t("The shared prompt format is invalid (fix it in the Prompt Lab): {error}", error=t_error(str(exc)))
+    )
     st.stop()
 
-tab_one, tab_cmp = st.tabs(["One query", "Compare strategies on the test set"])
+tab_one, tab_cmp = st.tabs([t("One query"), t("Compare strategies on the test set")])
 
 with tab_one:
     picks = list(range(min(len(split.test), 50)))
+    pick_titles: dict[int | None, str] = {None: t("(type your own)")}
+    pick_titles.update({i: f"[{split.test[i].label}] {split.test[i].text[:60]}" for i in picks})
     q1, q2 = st.columns([3, 2])
     with q2:
         pick = st.selectbox(
-            "Or take a test query",
+            t("Or take a test query"),
             [None, *picks],
-            format_func=lambda i: (
-                "(type your own)" if i is None else f"[{split.test[i].label}] {split.test[i].text[:60]}"
-            ),
+            format_func=pick_titles.__getitem__,
             key="ds_query_pick",
         )
         if pick is not None and st.session_state.get("ds_last_pick") != pick:
@@ -188,19 +201,19 @@ with tab_one:
     with q1:
         if "ds_query" not in st.session_state:
             st.session_state["ds_query"] = split.test[0].text if split.test else ""
-        query = st.text_area("Query", key="ds_query", height=90)
-    run = st.button("Select demonstrations", type="primary", key="ds_run")
+        query = st.text_area(t("Query"), key="ds_query", height=90)
+    run = st.button(t("Select demonstrations"), type="primary", key="ds_run")
     if run:
         st.session_state["ds_request"] = True
     if not st.session_state.get("ds_request"):
-        st.info("Choose a strategy and press **Select demonstrations**.")
+        st.info(t("Choose a strategy and press **Select demonstrations**."))
     else:
         try:
             index = dv.load_index([e.text for e in pool], None) if pool else None
             runner = state.get_runner() if {retrieval, ordering} & NEEDS_MODEL else None
             if {retrieval, ordering} & NEEDS_MODEL and runner is None:
                 st.stop()
-            with st.spinner(f"Selecting with {retrieval} + {ordering}..."):
+            with st.spinner(t("Selecting with {strategy}...", strategy=f"{retrieval} + {ordering}")):
                 sel = _select(
                     (pool_key, runner.info.name if runner else ""),
                     query,
@@ -216,17 +229,21 @@ with tab_one:
                     runner,
                 )
         except USER_ERRORS as exc:
-            st.error(str(exc))
+            st.error(t_error(str(exc)))
         else:
             dv.render_selection(sel, labels)
             chosen = [d.pool_index for d in sel.demos]
-            if sel.demos and st.button("Use these demonstrations in the Prompt Lab", key="ds_to_lab"):
+            if sel.demos and st.button(t("Use these demonstrations in the Prompt Lab"), key="ds_to_lab"):
                 pe.set_demos([{"text": d.text, "label": d.label} for d in sel.demos])
                 st.session_state[pe.QUERY] = query
-                st.success("Copied: the Prompt Lab now has these demonstrations and this query.")
+                st.success(t("Copied: the Prompt Lab now has these demonstrations and this query."))
             if index is not None:
-                st.markdown("**Map of the pool** (PCA of the MiniLM embeddings; numbers = prompt positions)")
-                n_points = int(st.slider("Pool points drawn", 200, 5000, 1500, step=100, key="ds_map_points"))
+                st.markdown(
+                    t("**Map of the pool** (PCA of the MiniLM embeddings; numbers = prompt positions)")
+                )
+                n_points = int(
+                    st.slider(t("Pool points drawn"), 200, 5000, 1500, step=100, key="ds_map_points")
+                )
                 proj = pca_map(
                     index,
                     index.embed_query(query)[None, :],
@@ -238,31 +255,47 @@ with tab_one:
 
 with tab_cmp:
     st.caption(
-        "Evaluates every retriever x ordering chosen below on the same test queries, with the shared prompt "
-        "of the Prompt Lab and direct label scoring (per-query demonstrations, seeded)."
+        t(
+            "Evaluates every retriever x ordering chosen below on the same test queries, with the shared "
+            "prompt of the Prompt Lab and direct label scoring (per-query demonstrations, seeded)."
+        )
     )
     m1, m2, m3 = st.columns([2, 2, 1])
     with m1:
         cmp_retrievers = st.multiselect(
-            "Retrievers", list(RETRIEVERS), default=["random", "topk", "mmr"], key="ds_cmp_retrievers"
+            t("Retrievers"),
+            list(RETRIEVERS),
+            default=["random", "topk", "mmr"],
+            format_func=retriever_titles.__getitem__,
+            key="ds_cmp_retrievers",
         )
     with m2:
         cmp_orderings = st.multiselect(
-            "Orderings", list(ORDERINGS), default=["as_retrieved"], key="ds_cmp_orderings"
+            t("Orderings"),
+            list(ORDERINGS),
+            default=["as_retrieved"],
+            format_func=ordering_titles.__getitem__,
+            key="ds_cmp_orderings",
         )
     with m3:
         n_test = int(
-            st.number_input("Test queries", 1, len(split.test), min(20, len(split.test)), key="ds_cmp_n")
+            st.number_input(t("Test queries"), 1, len(split.test), min(20, len(split.test)), key="ds_cmp_n")
         )
     strategies = tuple((r, o) for r in cmp_retrievers for o in cmp_orderings)
     heavy = [s for s in strategies if set(s) & NEEDS_MODEL]
     if heavy:
         st.warning(
-            f"{len(heavy)} strategy(ies) query the model while selecting (mdl, global_e, local_e): "
-            "expect minutes per strategy on a CPU."
+            t(
+                "{n} strategy(ies) query the model while selecting (mdl, global_e, local_e): "
+                "expect minutes per strategy on a CPU.",
+                n=len(heavy),
+            )
         )
     if st.button(
-        f"Compare {len(strategies)} strategies", type="primary", key="ds_cmp_run", disabled=not strategies
+        t("Compare {n} strategies", n=len(strategies)),
+        type="primary",
+        key="ds_cmp_run",
+        disabled=not strategies,
     ):
         st.session_state["ds_cmp_request"] = True
     if st.session_state.get("ds_cmp_request") and strategies:
@@ -279,7 +312,7 @@ with tab_cmp:
             )
             needs_index = any(set(s) & NEEDS_INDEX for s in strategies)
             index = dv.load_index([e.text for e in pool], None) if pool else None
-            bar = st.progress(0.0, text="Evaluating...")
+            bar = st.progress(0.0, text=t("Evaluating..."))
             runs = _compare(
                 (pool_key, runner.info.name, tuple(e.text for e in split.test[:n_test]), needs_index),
                 strategies,
@@ -288,10 +321,10 @@ with tab_cmp:
                 tuple(split.test[:n_test]),
                 index,
                 runner,
-                lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=dv.progress_text(m)),
             )
             bar.empty()
         except USER_ERRORS as exc:
-            st.error(str(exc))
+            st.error(t_error(str(exc)))
         else:
             dv.render_comparison(runs, labels)
