@@ -10,20 +10,248 @@
 from __future__ import annotations
 
 import json
+import re
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.i18n import lang, t
 from components.prompt_view import render_prompt
 from engine.scoring import SCORERS
-from engine.sensitivity import EXPERIMENTS, Row, SensitivityResult
+from engine.sensitivity import SATURATION_POINTS, Row, SensitivityResult, mean, pct
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 FILLS = (
     "rgba(31,119,180,0.18)", "rgba(255,127,14,0.18)", "rgba(44,160,44,0.18)",
     "rgba(214,39,40,0.18)", "rgba(148,103,189,0.18)", "rgba(140,86,75,0.18)",
 )  # fmt: skip
+
+
+def experiment_titles() -> dict[str, str]:
+    """Experiment titles in the UI language (translated now: format functions may run outside the script)."""
+    return {
+        "order": t("Order variance"),
+        "selection": t("Selection variance"),
+        "kcurve": t("k-curve"),
+        "labels": t("Labels matter?"),
+        "label_words": t("Label words"),
+        "format": t("Format"),
+    }
+
+
+def experiment_descriptions() -> dict[str, str]:
+    """One sentence per experiment in the UI language (`EXPERIMENTS[...].description` in English)."""
+    return {
+        "order": t(
+            "The same k demonstrations in N random orders: how much does the order alone move accuracy?"
+        ),
+        "selection": t(
+            "N random draws of k demonstrations: how much does the choice of demonstrations move accuracy?"
+        ),
+        "kcurve": t(
+            "Accuracy for k = 0, 1, 2, 4, 8, 16, 32 per scoring function, mean and spread over N seeds."
+        ),
+        "labels": t("Demonstrations with gold, uniformly random, flipped or no labels (Min et al. 2022)."),
+        "label_words": t("Default label words vs yours vs unrelated words (foo/bar): mapping or priors?"),
+        "format": t("The prompt with and without its instruction, and with the templates you type."),
+    }
+
+
+def condition_titles() -> dict[str, str]:
+    """The label conditions of the labels experiment (`CONDITION_TITLES` in English)."""
+    return {
+        "gold": t("gold labels"),
+        "random": t("random labels"),
+        "flipped": t("flipped labels"),
+        "none": t("no labels"),
+    }
+
+
+def scorer_name(name: str) -> str:
+    """A scoring function as the charts and the summary name it: its title in English, its id
+    (as in the scorer menus) in Chinese."""
+    if lang() == "en" and name in SCORERS:
+        return SCORERS[name].title
+    return name
+
+
+_FORMAT_SETTING = re.compile(r"^template (\d+)( \+ instruction|, no instruction)?$")
+
+
+def setting_title(row: Row) -> str:
+    """The name of a row's setting in the UI language (English: the engine's `Row.setting`)."""
+    if lang() == "en":
+        return row.setting
+    f = row.fields
+    if "order" in f and "permutation" in f:
+        perm = "-".join(str(int(p) + 1) for p in f["permutation"])
+        return t("order {i}: {permutation}", i=f["order"], permutation=perm)
+    if "draw" in f and "draw_seed" in f:
+        return t("draw {i}", i=f["draw"])
+    if "condition" in f:
+        return condition_titles().get(str(f["condition"]), row.setting)
+    if "kind" in f and "words" in f and ": " in row.setting:
+        words = row.setting.split(": ", 1)[1]
+        kinds = {
+            "default": t("default: {words}", words=words),
+            "yours": t("yours: {words}", words=words),
+            "unrelated": t("unrelated: {words}", words=words),
+        }
+        return kinds.get(str(f["kind"]), row.setting)
+    m = _FORMAT_SETTING.match(row.setting)
+    if m and "template" in f:
+        if m.group(2) == " + instruction":
+            return t("template {i} + instruction", i=m.group(1))
+        if m.group(2) == ", no instruction":
+            return t("template {i}, no instruction", i=m.group(1))
+        return t("template {i}", i=m.group(1))
+    return row.setting
+
+
+_NOTE_ORDERS = re.compile(r"^(\d+) demonstrations have only (\d+) orders; all of them were run\.$")
+_NOTE_KS = re.compile(
+    r"^k = (.*) left out: larger than the pool or too long for the model's context \((\d+) tokens\)\.$"
+)
+
+
+def note_text(note: str) -> str:
+    """An engine note (what was adjusted) in the UI language."""
+    m = _NOTE_ORDERS.match(note)
+    if m:
+        return t("{k} demonstrations have only {n} orders; all of them were run.", k=m.group(1), n=m.group(2))
+    m = _NOTE_KS.match(note)
+    if m:
+        return t(
+            "k = {ks} left out: larger than the pool or too long for the model's context ({n_ctx} tokens).",
+            ks=m.group(1),
+            n_ctx=m.group(2),
+        )
+    return note
+
+
+def _spread_fields(rows: tuple[Row, ...]) -> dict[str, object]:
+    accs = [r.accuracy for r in rows]
+    f1s = [r.macro_f1 for r in rows]
+    return {
+        "lo": pct(min(accs)),
+        "hi": pct(max(accs)),
+        "n": len(rows),
+        "mean": pct(mean(accs)),
+        "std": 100 * float(np.std(accs)),
+        "f1_lo": pct(min(f1s)),
+        "f1_hi": pct(max(f1s)),
+    }
+
+
+def _seeds(n: int) -> str:
+    return t("mean over {n} draws", n=n) if n > 1 else t("one draw")
+
+
+def summary_sentence(result: SensitivityResult) -> str:
+    """The engine's summary sentence (`SensitivityResult.summary`), built in the UI language
+    from the result's numbers."""
+    rows, cfg = result.rows, result.config
+    chance = pct(1 / len(result.labels)) if result.labels else "-"
+    sep = "," if lang() == "zh" else ", "
+    if result.experiment == "order":
+        return t(
+            "Accuracy ranges from {lo} to {hi} over {n} orders of the same {k} demonstrations "
+            "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}).",
+            k=cfg.k,
+            **_spread_fields(rows),
+        )
+    if result.experiment == "selection":
+        if cfg.draw == "label_balanced":
+            return t(
+                "Accuracy ranges from {lo} to {hi} over {n} label-balanced draws of {k} demonstrations "
+                "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}).",
+                k=cfg.k,
+                **_spread_fields(rows),
+            )
+        return t(
+            "Accuracy ranges from {lo} to {hi} over {n} random draws of {k} demonstrations "
+            "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}).",
+            k=cfg.k,
+            **_spread_fields(rows),
+        )
+    if result.experiment == "kcurve":
+        parts = []
+        for scorer in cfg.kcurve_scorers:
+            by_k = {int(r.fields["k"]): r.accuracy for r in rows if r.fields["scorer"] == scorer}
+            if not by_k:
+                continue
+            best_k = max(by_k, key=lambda k: (by_k[k], -k))
+            sat = min(k for k, a in by_k.items() if a >= by_k[best_k] - SATURATION_POINTS)
+            shots = sep.join(t("{acc} at k={k}", acc=pct(by_k[k]), k=k) for k in sorted(by_k))
+            parts.append(
+                t(
+                    "{scorer}: {shots}; best {best} at k={best_k}, within {points:.0f} points of it from k={sat} on",
+                    scorer=scorer_name(scorer),
+                    shots=shots,
+                    best=pct(by_k[best_k]),
+                    best_k=best_k,
+                    points=100 * SATURATION_POINTS,
+                    sat=sat,
+                )
+            )
+        seeds = t("mean over {n} seeded draws", n=cfg.n) if cfg.n > 1 else t("one draw per k")
+        return t(
+            "{parts} ({seeds}; chance {chance}).",
+            parts=(";" if lang() == "zh" else "; ").join(parts),
+            seeds=seeds,
+            chance=chance,
+        )
+    if result.experiment == "labels":
+        acc = {str(r.fields["condition"]): r.accuracy for r in rows}
+        titles = condition_titles()
+
+        def rel(c: str) -> str:
+            return t(
+                "{condition} {acc} ({delta:+.1f} points)",
+                condition=titles[c],
+                acc=pct(acc[c]),
+                delta=100 * (acc[c] - acc["gold"]),
+            )
+
+        return t(
+            "With {k} demonstrations: gold labels {gold}, {random}, {flipped}, {none} ({seeds}; chance {chance}).",
+            k=cfg.k,
+            gold=pct(acc["gold"]),
+            random=rel("random"),
+            flipped=rel("flipped"),
+            none=rel("none"),
+            seeds=_seeds(cfg.n),
+            chance=chance,
+        )
+    if result.experiment == "label_words":
+        parts = [f"{r.setting.split(': ', 1)[1]} {pct(r.accuracy)}" for r in rows]
+        return t(
+            "Label words {parts}: unrelated words change accuracy by {delta:+.1f} points from the defaults "
+            "({seeds}; chance {chance}).",
+            parts=sep.join(parts),
+            delta=100 * (rows[-1].accuracy - rows[0].accuracy),
+            seeds=_seeds(cfg.n),
+            chance=chance,
+        )
+    best = max(rows, key=lambda r: r.accuracy)
+    worst = min(rows, key=lambda r: r.accuracy)
+    return t(
+        "Accuracy ranges from {lo} ({worst}) to {hi} ({best}) over {n} formats ({seeds}).",
+        lo=pct(worst.accuracy),
+        worst=setting_title(worst),
+        hi=pct(best.accuracy),
+        best=setting_title(best),
+        n=len(rows),
+        seeds=_seeds(cfg.n),
+    )
+
+
+def summary_text(result: SensitivityResult) -> str:
+    """The summary shown: the engine's sentence in English (the CLI prints the same), rebuilt
+    from the numbers in other languages."""
+    return result.summary if lang() == "en" else summary_sentence(result)
 
 
 def results_frame(result: SensitivityResult) -> pd.DataFrame:
@@ -35,20 +263,72 @@ def results_frame(result: SensitivityResult) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
+def column_titles() -> dict[str, str]:
+    """Headers of the table shown on the page (the CSV keeps the English column names)."""
+    return {
+        "setting": t("setting"),
+        "accuracy": t("accuracy"),
+        "macro_f1": t("macro-F1"),
+        "n": t("queries"),
+        "seconds": t("seconds"),
+        "tokens": t("tokens"),
+        "runs": t("runs"),
+        "accuracy_std": t("accuracy std"),
+        "accuracy_min": t("accuracy min"),
+        "accuracy_max": t("accuracy max"),
+        "accuracies": t("accuracy per run"),
+        "macro_f1_std": t("macro-F1 std"),
+        "demo_ids": t("demo ids"),
+        "demo_labels": t("demo labels"),
+        "shown_labels": t("labels shown"),
+        "permutation": t("permutation"),
+        "order": t("order"),
+        "draw": t("draw"),
+        "draw_seed": t("draw seed"),
+        "scorer": t("scoring function"),
+        "condition": t("label condition"),
+        "mapping": t("label mapping"),
+        "kind": t("kind"),
+        "words": t("label words"),
+        "template": t("template"),
+        "instruction": t("instruction"),
+        "mean_dropped": t("demonstrations dropped (mean)"),
+    }
+
+
+def display_frame(result: SensitivityResult) -> pd.DataFrame:
+    """The table as shown: `results_frame`, with settings and headers in the UI language."""
+    frame = results_frame(result)
+    if lang() == "en":
+        return frame
+    frame["setting"] = [setting_title(r) for r in result.rows]
+    return frame.rename(columns=column_titles())
+
+
 def _hover(row: Row) -> str:
-    lines = [f"<b>{row.setting}</b>", f"accuracy {row.accuracy:.1%}", f"macro-F1 {row.macro_f1:.1%}"]
+    lines = [
+        f"<b>{setting_title(row)}</b>",
+        t("accuracy {acc:.1%}", acc=row.accuracy),
+        t("macro-F1 {f1:.1%}", f1=row.macro_f1),
+    ]
     if row.runs > 1:
         lines.append(
-            f"{row.runs} runs: {row.accuracy_min:.1%} to {row.accuracy_max:.1%} (std {100 * row.accuracy_std:.1f} pts)"
+            t(
+                "{runs} runs: {lo:.1%} to {hi:.1%} (std {std:.1f} pts)",
+                runs=row.runs,
+                lo=row.accuracy_min,
+                hi=row.accuracy_max,
+                std=100 * row.accuracy_std,
+            )
         )
     labels = row.fields.get("shown_labels") or row.fields.get("demo_labels")
     if labels:
-        lines.append("labels shown: " + ", ".join(map(str, labels)))
+        lines.append(t("labels shown: {labels}", labels=", ".join(map(str, labels))))
     if "demo_ids" in row.fields:
-        lines.append("demo ids: " + ", ".join(map(str, row.fields["demo_ids"])))
+        lines.append(t("demo ids: {ids}", ids=", ".join(map(str, row.fields["demo_ids"]))))
     if "mean_dropped" in row.fields:
-        lines.append(f"{row.fields['mean_dropped']:.1f} demonstrations dropped to fit (mean)")
-    lines.append(f"{row.tokens:,} tokens, {row.seconds:.1f} s")
+        lines.append(t("{n:.1f} demonstrations dropped to fit (mean)", n=row.fields["mean_dropped"]))
+    lines.append(t("{tokens:,} tokens, {seconds:.1f} s", tokens=row.tokens, seconds=row.seconds))
     return "<br>".join(lines)
 
 
@@ -57,7 +337,10 @@ def distribution_figure(result: SensitivityResult) -> go.Figure:
     hover = [_hover(r) for r in result.rows]
     fig = go.Figure()
     for i, (name, values) in enumerate(
-        [("accuracy", [r.accuracy for r in result.rows]), ("macro-F1", [r.macro_f1 for r in result.rows])]
+        [
+            (t("accuracy"), [r.accuracy for r in result.rows]),
+            (t("macro-F1"), [r.macro_f1 for r in result.rows]),
+        ]
     ):
         fig.add_trace(
             go.Box(
@@ -74,7 +357,7 @@ def distribution_figure(result: SensitivityResult) -> go.Figure:
         )
     _chance(fig, len(result.labels))
     fig.update_layout(
-        yaxis={"title": "score", "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"title": t("score"), "tickformat": ".0%", "rangemode": "tozero"},
         height=420,
         margin={"l": 10, "r": 10, "t": 30, "b": 40},
         showlegend=False,
@@ -92,7 +375,7 @@ def kcurve_figure(result: SensitivityResult) -> go.Figure:
         )
         xs = [str(r.fields["k"]) for r in rows]
         color, fill = COLORS[i % len(COLORS)], FILLS[i % len(FILLS)]
-        title = SCORERS[scorer].title if scorer in SCORERS else scorer
+        title = scorer_name(scorer)
         fig.add_trace(
             go.Scatter(
                 x=xs + xs[::-1],
@@ -101,7 +384,7 @@ def kcurve_figure(result: SensitivityResult) -> go.Figure:
                 fillcolor=fill,
                 line={"width": 0},
                 hoverinfo="skip",
-                name=f"{title}: seed range",
+                name=t("{scorer}: seed range", scorer=title),
                 showlegend=True,
             )
         )
@@ -110,7 +393,7 @@ def kcurve_figure(result: SensitivityResult) -> go.Figure:
                 x=xs,
                 y=[r.accuracy for r in rows],
                 mode="lines+markers",
-                name=f"{title}: mean accuracy",
+                name=t("{scorer}: mean accuracy", scorer=title),
                 line={"color": color, "width": 3},
                 marker={"size": 9},
                 hovertext=[_hover(r) for r in rows],
@@ -119,8 +402,8 @@ def kcurve_figure(result: SensitivityResult) -> go.Figure:
         )
     _chance(fig, len(result.labels))
     fig.update_layout(
-        xaxis={"title": "k (demonstrations)", "type": "category"},
-        yaxis={"title": "accuracy", "tickformat": ".0%"},
+        xaxis={"title": t("k (demonstrations)"), "type": "category"},
+        yaxis={"title": t("accuracy"), "tickformat": ".0%"},
         height=420,
         margin={"l": 10, "r": 10, "t": 30, "b": 40},
         legend={"orientation": "h", "y": -0.2},
@@ -130,14 +413,14 @@ def kcurve_figure(result: SensitivityResult) -> go.Figure:
 
 def bars_figure(result: SensitivityResult) -> go.Figure:
     """Grouped bars of accuracy and macro-F1 per setting (error bars: std over seeds)."""
-    names = [r.setting for r in result.rows]
+    names = [setting_title(r) for r in result.rows]
     hover = [_hover(r) for r in result.rows]
     fig = go.Figure()
     for i, (metric, values, errs) in enumerate(
         [
-            ("accuracy", [r.accuracy for r in result.rows], [r.accuracy_std for r in result.rows]),
+            (t("accuracy"), [r.accuracy for r in result.rows], [r.accuracy_std for r in result.rows]),
             (
-                "macro-F1",
+                t("macro-F1"),
                 [r.macro_f1 for r in result.rows],
                 [float(pd.Series(r.macro_f1s).std(ddof=0)) if r.runs > 1 else 0.0 for r in result.rows],
             ),
@@ -159,7 +442,7 @@ def bars_figure(result: SensitivityResult) -> go.Figure:
     _chance(fig, len(result.labels))
     fig.update_layout(
         barmode="group",
-        yaxis={"title": "score", "tickformat": ".0%", "range": [0, 1.08]},
+        yaxis={"title": t("score"), "tickformat": ".0%", "range": [0, 1.08]},
         height=420,
         margin={"l": 10, "r": 10, "t": 30, "b": 40},
         legend={"orientation": "h", "y": -0.25},
@@ -173,7 +456,7 @@ def _chance(fig: go.Figure, n_labels: int) -> None:
             y=1 / n_labels,
             line_dash="dash",
             line_color="grey",
-            annotation_text=f"chance {1 / n_labels:.0%}",
+            annotation_text=t("chance {p:.0%}", p=1 / n_labels),
             annotation_position="bottom right",
         )
 
@@ -187,51 +470,64 @@ def figure_for(result: SensitivityResult) -> go.Figure:
 
 
 def _render_row_prompt(row: Row, title: str) -> None:
-    st.markdown(f"**{title}**: {row.setting} · accuracy **{row.accuracy:.1%}** · macro-F1 {row.macro_f1:.1%}")
+    st.markdown(
+        t(
+            "**{title}**: {setting} · accuracy **{acc:.1%}** · macro-F1 {f1:.1%}",
+            title=title,
+            setting=setting_title(row),
+            acc=row.accuracy,
+            f1=row.macro_f1,
+        )
+    )
     if row.prompt is not None:
         render_prompt(row.prompt, n_tokens=row.prompt.n_tokens)
 
 
 def render_result(result: SensitivityResult, *, key: str = "sens") -> None:
     """Summary sentence, cost, chart, prompts, table and CSV download of one experiment."""
-    spec = EXPERIMENTS[result.experiment]
-    st.success(result.summary)
+    st.success(summary_text(result))
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Settings", len(result.rows))
-    m2.metric("Evaluations run", result.n_evaluations, help="Identical evaluations run once.")
-    m3.metric("Tokens through the model", f"{result.tokens_processed:,}")
-    m4.metric("Seconds", f"{result.seconds:.1f}")
+    m1.metric(t("Settings compared"), len(result.rows))
+    m2.metric(t("Evaluations run"), result.n_evaluations, help=t("Identical evaluations run once."))
+    m3.metric(t("Tokens through the model"), f"{result.tokens_processed:,}")
+    m4.metric(t("Seconds taken"), f"{result.seconds:.1f}")
     for note in result.notes:
-        st.info(note)
+        st.info(note_text(note))
     st.plotly_chart(figure_for(result), width="stretch", key=f"{key}_chart")
     st.caption(
-        f"{spec.title}: {result.n_test} test queries per evaluation; hover a point or bar for its "
-        "demonstrations, labels and cost. Dashed line: chance."
+        t(
+            "{experiment}: {n} test queries per evaluation; hover a point or bar for its "
+            "demonstrations, labels and cost. Dashed line: chance.",
+            experiment=experiment_titles().get(result.experiment, result.experiment),
+            n=result.n_test,
+        )
     )
 
     if result.experiment in ("order", "selection") and len(result.rows) > 1:
-        st.subheader(f"Best and worst {'order' if result.experiment == 'order' else 'draw'}")
+        st.subheader(t("Best and worst order") if result.experiment == "order" else t("Best and worst draw"))
         st.caption(
-            "The prompt of the first test query; everything before the query is shared by all queries."
+            t("The prompt of the first test query; everything before the query is shared by all queries.")
         )
         left, right = st.columns(2)
         with left:
-            _render_row_prompt(result.best(), "Best")
+            _render_row_prompt(result.best(), t("Best"))
         with right:
-            _render_row_prompt(result.worst(), "Worst")
+            _render_row_prompt(result.worst(), t("Worst"))
     else:
-        st.subheader("Prompt of a setting")
+        st.subheader(t("Prompt of a setting"))
         names = [r.setting for r in result.rows]
-        pick = st.selectbox("Setting", names, key=f"{key}_prompt_pick")
+        shown = {r.setting: setting_title(r) for r in result.rows}  # translated now, not in format_func
+        pick = st.selectbox(
+            t("Setting"), names, format_func=lambda s: shown.get(s, s), key=f"{key}_prompt_pick"
+        )
         row = result.rows[names.index(pick)] if pick in names else result.rows[0]
-        _render_row_prompt(row, "Setting")
+        _render_row_prompt(row, t("Setting"))
 
-    st.subheader("Table")
-    frame = results_frame(result)
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
+    st.subheader(t("Table"))
+    st.dataframe(display_frame(result), hide_index=True, width="stretch", key=f"{key}_table")
     st.download_button(
-        "Download the table (CSV)",
-        frame.to_csv(index=False).encode("utf-8"),
+        t("Download the table (CSV)"),
+        results_frame(result).to_csv(index=False).encode("utf-8"),
         file_name=f"sensitivity_{result.experiment}.csv",
         mime="text/csv",
         key=f"{key}_download",
@@ -240,7 +536,11 @@ def render_result(result: SensitivityResult, *, key: str = "sens") -> None:
 
 def work_estimate(n_evaluations: int, n_test: int, n_labels: int) -> str:
     """A sentence saying how much this run will score before it starts."""
-    return (
-        f"Up to {n_evaluations} evaluations × {n_test} queries × {n_labels} labels = "
-        f"{n_evaluations * n_test * n_labels:,} label scores (shared prompt prefixes are computed once)."
+    return t(
+        "Up to {n_evaluations} evaluations × {n_test} queries × {n_labels} labels = "
+        "{total:,} label scores (shared prompt prefixes are computed once).",
+        n_evaluations=n_evaluations,
+        n_test=n_test,
+        n_labels=n_labels,
+        total=n_evaluations * n_test * n_labels,
     )

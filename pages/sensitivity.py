@@ -8,8 +8,14 @@ import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
+from components.i18n import t, t_error
 from components.layout import page_setup
-from components.sensitivity_views import render_result, work_estimate
+from components.sensitivity_views import (
+    experiment_descriptions,
+    experiment_titles,
+    render_result,
+    work_estimate,
+)
 from engine.errors import USER_ERRORS, ConfigError
 from engine.evaluation import label_words_from
 from engine.runner import HFRunner
@@ -23,15 +29,19 @@ from engine.sensitivity import (
     run_experiment,
 )
 
-N_LABELS = {
-    "order": "Orders (N)",
-    "selection": "Draws (N)",
-    "kcurve": "Seeds per k (N)",
-    "labels": "Seeds (N draws)",
-    "label_words": "Seeds (N draws)",
-    "format": "Seeds (N draws)",
-}
 TEMPLATE_SPLIT = "---"
+
+
+def _n_labels() -> dict[str, str]:
+    """The label of the size input per experiment, in the UI language."""
+    return {
+        "order": t("Orders (N)"),
+        "selection": t("Draws (N)"),
+        "kcurve": t("Seeds per k (N)"),
+        "labels": t("Seeds (N draws)"),
+        "label_words": t("Seeds (N draws)"),
+        "format": t("Seeds (N draws)"),
+    }
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -69,57 +79,65 @@ def _templates(text: str) -> tuple[str, ...]:
     return tuple(p.strip("\n") for p in parts if p.strip())
 
 
-page_setup("Sensitivity")
+page_setup(t("Sensitivity"), "pages/sensitivity.py")
 ds = state.get_dataset()
 seed = int(st.session_state.get(state.SEED, 0))
 pe.ensure_defaults(ds, state.get_split(), seed)
 st.caption(
-    f"Model **{st.session_state[state.MODEL]}** · dataset **{ds.title}** · the prompt (instruction, template, "
-    "label words) comes from the Prompt Lab. How much does accuracy move when things that should not matter change?"
+    t(
+        "Model **{model}** · dataset **{dataset}** · the prompt (instruction, template, label words) comes "
+        "from the Prompt Lab. How much does accuracy move when things that should not matter change?",
+        model=st.session_state[state.MODEL],
+        dataset=ds.title,
+    )
 )
 
 names = list(EXPERIMENTS)
-experiment = st.selectbox(
-    "Experiment", names, format_func=lambda n: EXPERIMENTS[n].title, key="sens_experiment"
-)
-st.caption(EXPERIMENTS[experiment].description)
+# translated now: format functions may run outside the script
+titles = {n: experiment_titles().get(n, EXPERIMENTS[n].title) for n in names}
+experiment = st.selectbox(t("Experiment"), names, format_func=titles.__getitem__, key="sens_experiment")
+st.caption(experiment_descriptions().get(experiment, EXPERIMENTS[experiment].description))
+draw_titles = {"label_balanced": t("label_balanced"), "random": t("random")}
 
 c1, c2, c3, c4 = st.columns(4)
 with c1:
     if experiment == "kcurve":
-        scorers = st.multiselect("Scoring functions", list(SCORERS), default=["direct"], key="sens_scorers")
+        scorers = st.multiselect(
+            t("Scoring functions"), list(SCORERS), default=["direct"], key="sens_scorers"
+        )
         scorer = scorers[0] if scorers else "direct"
     else:
-        scorer = st.selectbox("Scoring", list(SCORERS), key="sens_scoring")
+        scorer = st.selectbox(t("Scoring"), list(SCORERS), key="sens_scoring")
         scorers = []
 with c2:
-    calibration = st.selectbox("Calibration", list(CALIBRATIONS), key="sens_calibration")
+    calibration = st.selectbox(t("Calibration"), list(CALIBRATIONS), key="sens_calibration")
 with c3:
     draw = st.selectbox(
-        "Draw demonstrations",
+        t("Draw demonstrations"),
         ["label_balanced", "random"],
+        format_func=draw_titles.__getitem__,
         key="sens_draw",
-        help="label_balanced: labels as equal as possible; random: uniform draws from the pool.",
+        help=t("label_balanced: labels as equal as possible; random: uniform draws from the pool."),
     )
 with c4:
     n_test = int(
-        st.number_input("Test queries", min_value=1, max_value=2000, value=50, step=10, key="sens_n_test")
+        st.number_input(t("Test queries"), min_value=1, max_value=2000, value=50, step=10, key="sens_n_test")
     )
 
 d1, d2, d3 = st.columns([1, 1, 2])
 with d1:
     if experiment == "kcurve":
-        ks = st.multiselect("k values", list(DEFAULT_KS), default=list(DEFAULT_KS), key="sens_ks")
+        ks = st.multiselect(t("k values"), list(DEFAULT_KS), default=list(DEFAULT_KS), key="sens_ks")
         k = 0
     else:
         ks = list(DEFAULT_KS)
         k = int(
-            st.number_input("k (demonstrations)", min_value=0, max_value=64, value=4, step=1, key="sens_k")
+            st.number_input(t("k (demonstrations)"), min_value=0, max_value=64, value=4, step=1, key="sens_k")
         )
 with d2:
     n = int(
         st.number_input(
-            N_LABELS[experiment],
+            _n_labels()[experiment],
             min_value=1,
             max_value=200,
             value=10 if experiment in ("order", "selection") else (3 if experiment == "kcurve" else 1),
@@ -133,18 +151,24 @@ templates: tuple[str, ...] = ()
 with d3:
     if experiment == "label_words":
         alt_text = st.text_area(
-            f"Your word sets: one per line, words in label order ({', '.join(ds.label_names)}), comma-separated",
+            t(
+                "Your word sets: one per line, words in label order ({labels}), comma-separated",
+                labels=", ".join(ds.label_names),
+            ),
             key="sens_alt_words",
             height=80,
         )
         alt_words = _word_sets(alt_text)
         unrelated_text = st.text_input(
-            "Unrelated words (empty: foo, bar, ...)", key="sens_unrelated", placeholder="foo, bar"
+            t("Unrelated words (empty: foo, bar, ...)"), key="sens_unrelated", placeholder="foo, bar"
         )
         unrelated = _word_sets(unrelated_text)[0] if unrelated_text.strip() else None
     elif experiment == "format":
         tmpl_text = st.text_area(
-            f"Your templates with {{text}} and {{label}}; separate templates with a line holding only {TEMPLATE_SPLIT}",
+            t(
+                "Your templates with {{text}} and {{label}}; separate templates with a line holding only {split}",
+                split=TEMPLATE_SPLIT,
+            ),
             value="Text: {text}\nAnswer: {label}",
             key="sens_templates",
             height=110,
@@ -175,21 +199,21 @@ try:
         templates=templates,
     )
 except USER_ERRORS as exc:
-    st.error(str(exc))
+    st.error(t_error(str(exc)))
 
 if cfg is not None:
     st.caption(work_estimate(max_evaluations(cfg), n_test, len(ds.label_names)))
-run = st.button("Run the experiment", type="primary", key="sens_run", disabled=cfg is None)
+run = st.button(t("Run the experiment"), type="primary", key="sens_run", disabled=cfg is None)
 if run and cfg is not None:
     st.session_state["sens_last_request"] = (cfg, n_test)
 
 request = st.session_state.get("sens_last_request")
 if request is None:
-    st.info("Pick an experiment and its size, then press **Run the experiment**.")
+    st.info(t("Pick an experiment and its size, then press **Run the experiment**."))
     st.stop()
 cfg_req, n_test_req = request
 if (cfg_req, n_test_req) != (cfg, n_test):
-    st.caption("The settings changed since the last run: press **Run the experiment** to update.")
+    st.caption(t("The settings changed since the last run: press **Run the experiment** to update."))
 
 runner = state.get_runner()
 if runner is None:
@@ -197,9 +221,9 @@ if runner is None:
 try:
     split = state.get_split(n_test_req)
 except USER_ERRORS as exc:
-    st.error(str(exc))
+    st.error(t_error(str(exc)))
     st.stop()
-bar = st.progress(0.0, text="Starting...")
+bar = st.progress(0.0, text=t("Starting..."))
 
 
 def _progress(frac: float, msg: str) -> None:
@@ -222,7 +246,7 @@ try:
     )
 except USER_ERRORS as exc:
     bar.empty()
-    st.error(str(exc))
+    st.error(t_error(str(exc)))
     st.stop()
 bar.empty()
 render_result(result)
