@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.testing.v1 import AppTest
 
+import components.i18n as i18n
 from tests.app.conftest import new_app
 
 POS = [
@@ -107,3 +109,33 @@ def test_compare_strategies(at: AppTest) -> None:
     assert df["accuracy"].between(0, 1).all()
     shares = df[["share positive", "share negative"]].sum(axis=1)
     assert ((shares - 1.0).abs() < 1e-6).all()
+
+
+def test_select_demonstrations_in_chinese(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    # AppTest formats the selectbox options outside the script run, where st.session_state cannot
+    # be read (the sidebar's dataset selectbox calls t() lazily): answer with the language the
+    # last run rendered in.
+    script_lang = i18n.lang
+
+    def lang() -> str:
+        return script_lang() if get_script_run_ctx() is not None else str(at.session_state["lang"])
+
+    monkeypatch.setattr(i18n, "lang", lang)
+    at.radio(key="lang").set_value("zh").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "示例选择"
+    assert at.button(key="ds_run").label == "选择示例"
+    assert at.selectbox(key="ds_retrieval").label == "检索器"
+    assert at.selectbox(key="ds_retrieval").value == "topk"  # values stay the English ids
+    at.text_area(key="ds_query").set_value("a lovely, joyful film")
+    at.button(key="ds_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    df = next(d.value for d in at.dataframe if "相似度排名" in d.value.columns)
+    assert list(df["相似度排名"]) == [1, 2, 3, 4]
+    assert set(df["标签"]) <= {"positive", "negative"}  # data stays as it is
+    assert at.button(key="ds_to_lab").label == "在提示词实验室中使用这些示例"
+    # an engine error in Chinese
+    at.text_area(key="ds_query").set_value("   ").run()
+    assert not at.exception, at.exception
+    assert any("查询为空" in e.value for e in at.error), [e.value for e in at.error]
