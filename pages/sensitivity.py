@@ -44,20 +44,30 @@ def _n_labels() -> dict[str, str]:
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+RESULT = "sens_last_result"  # (request key, result) of the last run, kept across reruns
+
+
 def _run(
-    model_name: str,
-    data_key: str,
-    split_seed: int,
-    n_test: int,
-    cfg_key: str,
-    _runner: HFRunner,
-    _cfg: SensitivityConfig,
-    _pool: Any,
-    _queries: Any,
-    _progress: Any,
+    key: tuple[Any, ...],
+    runner: HFRunner,
+    cfg: SensitivityConfig,
+    pool: Any,
+    queries: Any,
+    progress: Any,
 ) -> SensitivityResult:
-    return run_experiment(_runner, _pool, _queries, _cfg, progress=_progress)
+    """The last result when `key` matches, else a new run.
+
+    The result lives in session state rather than `st.cache_data`: the progress bar is updated
+    from inside the run, which a cached function cannot replay (a rerun after a run, or the same
+    run in a second session, raised CacheReplayClosureError). Repeated work across sessions is
+    still skipped by the runner's prefix and span caches.
+    """
+    last = st.session_state.get(RESULT)
+    if last is not None and last[0] == key:
+        return last[1]
+    result = run_experiment(runner, pool, queries, cfg, progress=progress)
+    st.session_state[RESULT] = (key, result)
+    return result
 
 
 def _word_sets(text: str) -> tuple[tuple[str, ...], ...]:
@@ -233,11 +243,7 @@ def _progress(frac: float, msg: str) -> None:
 data_key = f"{ds.source}:{len(ds.examples)}:{','.join(ds.label_names)}"
 try:
     result = _run(
-        runner.info.name,
-        data_key,
-        seed,
-        n_test_req,
-        repr(cfg_req),
+        (runner.info.name, data_key, seed, n_test_req, repr(cfg_req)),
         runner,
         cfg_req,
         split.pool,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import components.i18n as i18n
+import components.sensitivity_views as sv
+from engine.prompts import PromptFormat
+from engine.sensitivity import CONDITION_TITLES, EXPERIMENTS, Row, SensitivityConfig, SensitivityResult
 from tests.app.conftest import new_app
 
 PAGE = "pages/sensitivity.py"
@@ -41,6 +48,10 @@ def test_order_variance_runs_and_shows_everything(at: AppTest) -> None:
     )
     # the prompt comes from the shared Prompt Lab state (SST-2's template)
     assert any("Sentiment:" in str(c.value) for c in at.code)
+    # a rerun shows the same result without running again (no cached-replay error)
+    at.run()
+    assert not at.exception, at.exception
+    assert " ".join(str(s.value) for s in at.success) == summary
 
 
 def test_kcurve_runs(at: AppTest) -> None:
@@ -105,3 +116,130 @@ def test_format_uses_the_prompt_lab_prompt(at: AppTest) -> None:
     assert list(table["instruction"])[1] == ""
     # the first setting's prompt is shown, in the Prompt Lab's template
     assert any(" -> " in str(c.value) for c in at.code)
+
+
+def test_order_experiment_in_chinese(at: AppTest) -> None:
+    at.radio(key="lang").set_value("zh").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "敏感性"
+    assert at.button(key="sens_run").label == "运行实验"
+    assert at.selectbox(key="sens_experiment").label == "实验"
+    assert at.number_input(key="sens_n_test").label == "测试查询数"
+    at.selectbox(key="sens_experiment").set_value("order").run()
+    # an engine error in Chinese
+    at.number_input(key="sens_k").set_value(1).run()
+    assert not at.exception, at.exception
+    assert any("需要 k >= 2" in e for e in _errors(at)), _errors(at)
+
+    at.number_input(key="sens_n_test").set_value(4).run()
+    at.number_input(key="sens_k").set_value(2).run()
+    at.number_input(key="sens_n_order").set_value(2).run()
+    at.button(key="sens_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, _errors(at)
+    summary = " ".join(str(s.value) for s in at.success)
+    assert "在同样 2 个示例的 2 种顺序下,准确率从" in summary, summary
+    assert "Accuracy ranges" not in summary
+    assert any("最好" in str(m.value) for m in at.markdown) and any(
+        "最差" in str(m.value) for m in at.markdown
+    )
+    table = at.dataframe[0].value
+    assert {"设置", "准确率", "排列"} <= set(table.columns), list(table.columns)
+    assert list(table["设置"]) == ["顺序 1:1-2", "顺序 2:2-1"]
+    # the prompt itself is data: not translated
+    assert any("Sentiment:" in str(c.value) for c in at.code)
+
+
+# ------------------------------------------------------------------ summary sentences (no model)
+def _row(setting: str, acc: float, f1: float, **fields: Any) -> Row:
+    return Row(setting, acc, f1, (acc, acc - 0.1), (f1, f1), 10, 0.5, 100, fields)
+
+
+def _results() -> list[SensitivityResult]:
+    fmt = PromptFormat("Review: {text}\nSentiment: {label}", instruction="Classify the review.")
+    words = (("negative", "bad"), ("positive", "good"))
+    cases: dict[str, tuple[dict[str, Any], list[Row]]] = {
+        "order": (
+            {},
+            [
+                _row("order 1: 1-2", 0.5, 0.4, order=1, permutation=(0, 1)),
+                _row("order 2: 2-1", 0.8, 0.75, order=2, permutation=(1, 0)),
+            ],
+        ),
+        "selection": (
+            {"draw": "random"},
+            [_row("draw 1", 0.6, 0.5, draw=1, draw_seed=7), _row("draw 2", 0.7, 0.6, draw=2, draw_seed=8)],
+        ),
+        "kcurve": (
+            {"scorers": ("direct", "ppl"), "ks": (0, 1, 2)},
+            [
+                _row(f"{s} k={k}", 0.5 + 0.1 * k - 0.05 * (s == "ppl"), 0.5, scorer=s, k=k)
+                for s in ("direct", "ppl")
+                for k in (0, 1, 2)
+            ],
+        ),
+        "labels": (
+            {},
+            [
+                _row(title, acc, acc, condition=c)
+                for (c, title), acc in zip(CONDITION_TITLES.items(), (0.8, 0.7, 0.3, 0.55), strict=True)
+            ],
+        ),
+        "label_words": (
+            {"alt_label_words": (("meh", "nice"),)},
+            [
+                _row("default: bad/good", 0.8, 0.8, kind="default", words={}),
+                _row("yours: meh/nice", 0.7, 0.7, kind="yours", words={}),
+                _row("unrelated: foo/bar", 0.55, 0.5, kind="unrelated", words={}),
+            ],
+        ),
+        "format": (
+            {"templates": ("Q: {text}\nA: {label}",)},
+            [
+                _row("template 1 + instruction", 0.8, 0.8, kind="base", template="", instruction=""),
+                _row(
+                    "template 1, no instruction", 0.6, 0.6, kind="no instruction", template="", instruction=""
+                ),
+                _row("template 2 + instruction", 0.7, 0.7, kind="yours", template="", instruction=""),
+            ],
+        ),
+    }
+    out = []
+    for name, (changes, rows) in cases.items():
+        cfg = SensitivityConfig(experiment=name, fmt=fmt, label_words=words, k=2, n=3, **changes)
+        summary = EXPERIMENTS[name].summarize(rows, cfg, 2)
+        out.append(SensitivityResult(name, cfg, tuple(rows), summary, cfg.labels, 10, 1.0, 600, 6))
+    return out
+
+
+@pytest.mark.parametrize("result", _results(), ids=lambda r: r.experiment)
+def test_summary_sentence_matches_the_engine_and_translates(
+    result: SensitivityResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in (i18n, sv):
+        monkeypatch.setattr(module, "lang", lambda: "en")
+    assert sv.summary_sentence(result) == result.summary
+    assert [sv.setting_title(r) for r in result.rows] == [r.setting for r in result.rows]
+
+    for module in (i18n, sv):
+        monkeypatch.setattr(module, "lang", lambda: "zh")
+    zh = sv.summary_text(result)
+    assert re.search(r"[\u4e00-\u9fff]", zh) and zh != result.summary
+    # the numbers stay, the English words go
+    assert set(re.findall(r"\d+\.\d%", zh)) == set(re.findall(r"\d+\.\d%", result.summary))
+    assert not re.search(r"\b(Accuracy|over|mean|chance|points|draws?|orders?|with)\b", zh), zh
+    for row in result.rows:
+        title = sv.setting_title(row)
+        assert re.search(r"[\u4e00-\u9fff]", title) or result.experiment == "kcurve", title
+
+
+def test_notes_are_translated(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in (i18n, sv):
+        monkeypatch.setattr(module, "lang", lambda: "zh")
+    assert sv.note_text("3 demonstrations have only 6 orders; all of them were run.") == (
+        "3 个示例只有 6 种顺序;已全部运行。"
+    )
+    assert "k = 16, 32" in sv.note_text(
+        "k = 16, 32 left out: larger than the pool or too long for the model's context (2048 tokens)."
+    )
+    assert sv.note_text("something new") == "something new"
