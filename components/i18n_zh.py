@@ -409,4 +409,5 @@ for _table in (ZH_SCORING, ZH_DEMO, ZH_SENSITIVITY):
     for _key, _value in _table.items():
         if ZH.setdefault(_key, _value) != _value:
             raise ValueError(f"conflicting Chinese translations for {_key!r}")
-ERROR_PATTERNS += ERROR_PATTERNS_SCORING + ERROR_PATTERNS_DEMO + ERROR_PATTERNS_SENSITIVITY
+# page patterns are more specific than the shared ones: they are tried first
+ERROR_PATTERNS[:0] = ERROR_PATTERNS_SCORING + ERROR_PATTERNS_DEMO + ERROR_PATTERNS_SENSITIVITY

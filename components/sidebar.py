@@ -29,18 +29,20 @@ def render_sidebar() -> None:
         st.radio(
             "Language / 语言",
             list(LANGUAGES),
-            format_func=lambda c: LANGUAGES[c],
+            format_func=LANGUAGES.__getitem__,
             horizontal=True,
             key=LANG_KEY,
         )
         st.markdown("### ICL Explorer")
         names = [*MODELS, CUSTOM]
+        # option titles translated now: format_func may be called outside this script run
+        model_titles = {n: MODELS[n].title for n in MODELS} | {CUSTOM: t("Other (local path or HF id)")}
         current = str(st.session_state[state.MODEL])
         choice = st.selectbox(
             t("Model"),
             names,
             index=names.index(current) if current in MODELS else len(names) - 1,
-            format_func=lambda n: MODELS[n].title if n in MODELS else t("Other (local path or HF id)"),
+            format_func=model_titles.__getitem__,
             key="sb_model_choice",
             help=t("Bundled models are installed by pip; nothing is downloaded at run time."),
         )
@@ -56,12 +58,13 @@ def render_sidebar() -> None:
             st.session_state[state.MODEL] = choice
 
         ds_names = [*dataset_names(), "upload"]
+        ds_titles = {n: DATASETS[n].title for n in dataset_names()} | {"upload": t("Your file (CSV / JSONL)")}
         cur_ds = str(st.session_state[state.DATASET])
         ds = st.selectbox(
             t("Dataset"),
             ds_names,
             index=ds_names.index(cur_ds) if cur_ds in ds_names else 0,
-            format_func=lambda n: t("Your file (CSV / JSONL)") if n == "upload" else DATASETS[n].title,
+            format_func=ds_titles.__getitem__,
             key="sb_dataset",
         )
         st.session_state[state.DATASET] = ds

@@ -115,10 +115,15 @@ def page(browser, server):  # type: ignore[no-untyped-def]
 
 
 def wait_idle(page, timeout_ms: int = 900_000) -> None:  # type: ignore[no-untyped-def]
-    """Waits until Streamlit has finished the current script run (no running indicator)."""
+    """Waits until Streamlit has finished the current script run (the app's script state, as
+    Streamlit's own e2e tests read it, and no running indicator)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            const state = app ? app.getAttribute('data-test-script-state') : null;
+            return state !== 'running' && !document.querySelector('[data-testid="stStatusWidget"]');
+        }""",
         timeout=timeout_ms,
     )
     page.wait_for_timeout(300)

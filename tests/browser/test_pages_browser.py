@@ -58,7 +58,7 @@ def test_scoring_evaluates_20_queries(page, server) -> None:  # type: ignore[no-
     _set_number(page, "Test queries", 20)
     _click(page, "Run the evaluation")
     _wait_for(page, page.get_by_text("Accuracy and calibration"))
-    assert _charts(page) >= 1
+    _wait_for(page, page.locator('[data-testid="stPlotlyChart"]'))
     shot(page, "scoring", height=3000)
 
 
@@ -99,7 +99,7 @@ def test_ranking_ranks(page, server) -> None:  # type: ignore[no-untyped-def]
     shot(page, "ranking", height=3000)
 
 
-def test_language_switch_and_saved_experiment_reload(page, server) -> None:  # type: ignore[no-untyped-def]
+def test_language_switch_and_saved_experiment_reload(page, server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/prompt_lab")
     page.get_by_text("简体中文").click()
     wait_idle(page)
@@ -117,7 +117,9 @@ def test_language_switch_and_saved_experiment_reload(page, server) -> None:  # t
     wait_idle(page)
     with page.expect_download() as dl:
         page.get_by_role("button", name="Save experiment (JSON)").click()
-    path = dl.value.path()
+    # the uploader accepts only *.json: keep the download under that name
+    path = str(tmp_path / "icl-experiment.json")
+    dl.value.save_as(path)
     with open(path, encoding="utf-8") as fh:
         saved = json.load(fh)
     assert saved["query"] == "a saved query about a wonderful film"
