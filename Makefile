@@ -41,7 +41,9 @@ browser-deps:
 
 test: install browser-deps lint typecheck
 	mkdir -p artifacts
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not browser"
+	# the browser tests share one streamlit server and one Chromium: one process
+	$(BIN)/python -m pytest -q -m browser
 
 bench: install
 	$(BIN)/python bench/cold_start.py

@@ -7,8 +7,9 @@ never mutated); results are `st.cache_data` keyed by everything that determines 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -89,3 +90,27 @@ class PageContext:
     model_name: str
     dataset: Dataset
     seed: int
+
+
+T = TypeVar("T")
+
+
+def remembered(slot: str, key: object, compute: Callable[[], T]) -> T:
+    """The session's last result in `slot` when it was computed for `key`, else `compute()` (kept).
+
+    Long runs that update a progress bar drawn outside them cannot live in `st.cache_data`: a
+    cached function that touched an outside element cannot be replayed, and the next rerun fails
+    with CacheReplayClosureError. The last result per slot is kept in this session instead (one
+    per slot, so memory stays bounded); work shared across sessions is still reused through the
+    runner's prefix and span caches.
+    """
+    store = st.session_state.get("_remembered")
+    if not isinstance(store, dict):
+        store = {}
+        st.session_state["_remembered"] = store
+    last = store.get(slot)
+    if last is not None and last[0] == key:
+        return last[1]  # type: ignore[no-any-return]
+    value = compute()
+    store[slot] = (key, value)
+    return value

@@ -52,17 +52,21 @@ def _surprisal(model_name: str, text: str, _runner: HFRunner) -> SequenceLogprob
     return _runner.sequence_logprobs(text)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def _ablation(
     key: tuple[Any, ...],
     cfg: EvalConfig,
     abl: AblationConfig,
-    _runner: HFRunner,
-    _pool: tuple[Example, ...],
-    _queries: tuple[Example, ...],
-    _progress: Any,
+    runner: HFRunner,
+    pool: tuple[Example, ...],
+    queries: tuple[Example, ...],
+    progress: Any,
 ) -> AblationResult:
-    return ablation_experiment(_runner, _pool, _queries, cfg, abl, progress=_progress)
+    """The ablation run, kept per session (see `state.remembered`: it updates a progress bar)."""
+    return state.remembered(
+        "att_ablation",
+        (key, cfg, abl),
+        lambda: ablation_experiment(runner, pool, queries, cfg, abl, progress=progress),
+    )
 
 
 page_setup(t("Attention"), "pages/attention.py")

@@ -60,18 +60,22 @@ def _select(
     return explain_selection(query, k, ctx, retrieval=retrieval, ordering=ordering, seed=seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
 def _compare(
     key: tuple[Any, ...],
     strategies: tuple[tuple[str, str], ...],
     cfg: EvalConfig,
-    _pool: tuple[Example, ...],
-    _queries: tuple[Example, ...],
-    _index: DemoIndex | None,
-    _runner: HFRunner,
-    _progress: Any,
+    pool: tuple[Example, ...],
+    queries: tuple[Example, ...],
+    index: DemoIndex | None,
+    runner: HFRunner,
+    progress: Any,
 ) -> list[StrategyRun]:
-    return compare_strategies(_runner, _pool, _queries, cfg, strategies, index=_index, progress=_progress)
+    """The strategy comparison, kept per session (see `state.remembered`: it updates a progress bar)."""
+    return state.remembered(
+        "ds_compare",
+        (key, strategies, cfg),
+        lambda: compare_strategies(runner, pool, queries, cfg, strategies, index=index, progress=progress),
+    )
 
 
 def _option_widgets(names: set[str]) -> dict[str, float]:

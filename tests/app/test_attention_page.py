@@ -47,6 +47,10 @@ def test_scores_pattern_viewer_and_ablation() -> None:
     top2 = table.sort_values("induction", ascending=False)["head"][:2]
     assert set(summary["heads"].iloc[1].split()) == {str(h) for h in top2}
     assert not set(summary["heads"].iloc[2].split()) & set(summary["heads"].iloc[1].split())
+    # a rerun (any widget touched) shows the kept result again, without a replay error
+    at.run()
+    assert not at.exception, at.exception
+    assert _frame(at, "accuracy_drop")["condition"].tolist() == list(summary["condition"])
 
 
 def test_invalid_prompt_shows_an_error_not_a_traceback() -> None:

@@ -109,6 +109,10 @@ def test_compare_strategies(at: AppTest) -> None:
     assert df["accuracy"].between(0, 1).all()
     shares = df[["share positive", "share negative"]].sum(axis=1)
     assert ((shares - 1.0).abs() < 1e-6).all()
+    # a rerun shows the kept comparison again, without a replay error
+    at.run()
+    assert not at.exception, at.exception
+    assert any("macro_f1" in d.value.columns for d in at.dataframe)
 
 
 def test_select_demonstrations_in_chinese(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
