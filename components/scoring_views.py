@@ -50,12 +50,12 @@ def metrics_headers() -> dict[str, str]:
         "scorer": t("scorer"),
         "calibration": t("calibration"),
         "accuracy": t("accuracy"),
-        "macro_f1": t("macro-F1"),
-        "ece": t("ECE"),
-        "mean_p_gold": t("mean P(gold)"),
-        "n_test": t("queries"),
+        "macro_f1": t("macro_f1"),
+        "ece": t("ece"),
+        "mean_p_gold": t("mean_p_gold"),
+        "n_test": t("n_test"),
         "seconds": t("seconds"),
-        "tokens": t("tokens processed"),
+        "tokens": t("tokens"),
     }
 
 

@@ -78,3 +78,40 @@ def test_prompt_lab_demonstrations_give_one_fixed_prompt(at: AppTest) -> None:
     assert labels["prior"].notna().all()  # the content-free prior is shown
     text = " ".join(str(m.value) for m in at.markdown)
     assert "demonstrations (ids, prompt order): 0, 1, 2, 3" in text  # the Prompt Lab's four rows, in order
+
+
+def test_scoring_in_chinese(at: AppTest) -> None:
+    at.radio(key="lang").set_value("zh").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "打分方式"
+    assert at.button(key="sc_run").label == "运行评估"
+    assert at.multiselect(key="sc_scorers").label == "打分函数"
+    assert "运行评估" in " ".join(str(i.value) for i in at.info)
+
+    # an engine error in Chinese; option values stay the English ids
+    at.selectbox(key="sc_demos").set_value("shared").run()
+    at.selectbox(key="sc_retrieval").set_value("topk").run()
+    assert not at.exception, at.exception
+    assert any("共用示例需要" in str(e.value) for e in at.error), [e.value for e in at.error]
+    at.selectbox(key="sc_demos").set_value("per-query").run()
+    assert at.selectbox(key="sc_demos").value == "per-query"
+
+    at.multiselect(key="sc_scorers").set_value(["direct"]).run()
+    at.multiselect(key="sc_calibrations").set_value(["none", "batch"]).run()
+    at.number_input(key="sc_n_test").set_value(2).run()
+    at.number_input(key="sc_k").set_value(1).run()
+    at.button(key="sc_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert "准确率与校准" in [s.value for s in at.subheader]
+    metrics = _frame_with(at, "宏平均 F1")
+    assert list(metrics["变体"]) == ["direct", "direct + batch"]  # variant names are data
+    assert _frame_with(at, "direct:预测") is not None
+
+    at.session_state["sc_queries"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, at.exception
+    labels = _frame_with(at, "概率")
+    assert set(labels["标签"]) == {"negative", "positive"}
+    text = " ".join(str(m.value) for m in at.markdown)
+    assert "预测为" in text and "惊奇度" in text and "<span" in text
