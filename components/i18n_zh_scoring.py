@@ -53,6 +53,9 @@ ZH_SCORING: dict[str, str] = {
     "ece": "ECE(期望校准误差)",
     "mean_p_gold": "平均 P(真实标签)",
     "n_test": "测试查询数",
+    # shown titles that other pages use too (sensitivity and demo selection views)
+    "macro-F1": "宏平均 F1",
+    "queries": "查询数",
     "seconds": "秒",
     "{variant}: pred": "{variant}:预测",
     "{variant}: P(gold)": "{variant}:P(真实标签)",
