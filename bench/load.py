@@ -24,6 +24,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -47,14 +48,16 @@ class SessionResult:
     error: str = ""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def start_server(port: int, log: IO[str] | None = None, timeout_s: float = 60.0) -> subprocess.Popen[bytes]:
+    """Starts `streamlit run app.py` on 127.0.0.1:`port` and returns once it answers its health check.
 
+    Also used by the browser tests (tests/browser/conftest.py). Output goes to `log` (or nowhere).
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
+    Raises:
+        RuntimeError: the server did not become healthy within `timeout_s`.
+    """
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    out = log if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -75,10 +78,10 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
     )
-    deadline = time.time() + 60
+    deadline = time.time() + timeout_s
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
@@ -86,7 +89,13 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    raise SystemExit("streamlit did not start")
+    raise RuntimeError(f"streamlit run did not become healthy within {timeout_s:.0f} s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def one_session(browser, url: str, i: int, n: int, timeout_s: float) -> SessionResult:  # type: ignore[no-untyped-def]
@@ -146,7 +155,7 @@ def main() -> None:
     proc = None
     url = args.url
     if url is None:
-        port = _free_port()
+        port = free_port()
         proc = start_server(port)
         url = f"http://127.0.0.1:{port}"
     try:
