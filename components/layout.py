@@ -40,25 +40,6 @@ def working_on_banner(page: str | None) -> None:
                 st.switch_page(PROMPT_LAB)
 
 
-def leave_v1_multipage_mode() -> None:
-    """Makes the router (app.py and its `st.navigation`) serve every request from now on.
-
-    Streamlit treats a `pages/` folder beside the main script as a v1 multipage app until a run
-    calls `st.navigation`, through a process-wide flag. When the first request a fresh server
-    gets is a page URL (e.g. /scoring), Streamlit runs that page file directly and the sidebar
-    lists file names ("app", "demo selection", ...) for every session until someone opens the
-    root URL. A page that finds itself run that way clears the flag and reruns, so app.py takes
-    over at once (its `st.navigation` knows the same URL).
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without it has no v1 fallback to leave
-        return
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def page_setup(title: str, page: str | None = None) -> None:
     """Seeds session defaults, draws the shared sidebar, the page title and the banner.
 
@@ -67,7 +48,6 @@ def page_setup(title: str, page: str | None = None) -> None:
         page: the page's path (e.g. "pages/scoring.py"); the Prompt Lab passes its own to hide
             the "Open in Prompt Lab" button.
     """
-    leave_v1_multipage_mode()
     init_state()
     render_sidebar()
     st.title(t(title))
