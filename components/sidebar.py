@@ -8,6 +8,7 @@ import streamlit as st
 from components import state
 from components.experiment_io import apply_pending, render_experiment_io
 from components.i18n import LANG_KEY, LANGUAGES, t, t_error
+from components.nav import render_nav
 from engine.datasets import DATASETS, DataError, dataset_names, parse_user_data
 from engine.models import MODELS
 
@@ -26,6 +27,7 @@ def _load_upload(data: bytes, name: str, done_msg: str) -> None:
 def render_sidebar() -> None:
     apply_pending()  # a loaded file or a shared link, before any widget is drawn
     with st.sidebar:
+        render_nav()
         st.radio(
             "Language / 语言",
             list(LANGUAGES),

@@ -16,6 +16,10 @@ def _open(page, server: str, path: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(server + path)
     wait_idle(page)
     no_exception(page)
+    # the app's own page links (titles), never Streamlit's automatic list of file names
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Prompt Lab", exact=True).wait_for()
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
 
 
 def _set_number(page, label: str, value: int) -> None:  # type: ignore[no-untyped-def]
