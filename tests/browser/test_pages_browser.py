@@ -119,20 +119,31 @@ def test_language_switch_and_saved_experiment_reload(page, server, tmp_path) -> 
     query.fill("a saved query about a wonderful film")
     query.press("Control+Enter")
     wait_idle(page)
-    with page.expect_download() as dl:
-        page.get_by_role("button", name="Save experiment (JSON)").click()
-    # the uploader accepts only *.json: keep the download under that name
-    path = str(tmp_path / "icl-experiment.json")
-    dl.value.save_as(path)
-    with open(path, encoding="utf-8") as fh:
-        saved = json.load(fh)
+    # the download holds what the last finished run rendered: retry until that run saw the query
+    # (the rerun after Ctrl+Enter may start only after wait_idle returned)
+    path = str(tmp_path / "icl-experiment.json")  # the uploader accepts only *.json
+    saved: dict[str, object] = {}
+    for _ in range(60):
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Save experiment (JSON)").click()
+        dl.value.save_as(path)
+        with open(path, encoding="utf-8") as fh:
+            saved = json.load(fh)
+        if saved["query"] == "a saved query about a wonderful film":
+            break
+        page.wait_for_timeout(1000)
+        wait_idle(page)
     assert saved["query"] == "a saved query about a wonderful film"
     # reload it into a fresh session through the file uploader
     page.goto(server + "/prompt_lab")
     wait_idle(page)
     page.get_by_text("Save, load, share").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(path)
-    page.wait_for_timeout(1000)
+    box = page.get_by_label("Query", exact=True)
+    for _ in range(120):  # the upload's rerun, then the rerun that applies the experiment
+        if box.input_value() == "a saved query about a wonderful film":
+            break
+        page.wait_for_timeout(500)
     wait_idle(page)
     no_exception(page)
-    assert page.get_by_label("Query", exact=True).input_value() == "a saved query about a wonderful film"
+    assert box.input_value() == "a saved query about a wonderful film"
