@@ -43,7 +43,10 @@ def score_title(name: str) -> str:
 
 
 def token_label(tok: str) -> str:
-    """A token as an axis label: whitespace made visible, long tokens cut."""
+    """A token as an axis label: whitespace made visible, long tokens cut; "…" marks a byte piece
+    that continues the character shown on the token before it (see `readable_pieces`)."""
+    if tok == "":
+        return "…"
     s = tok.replace("\n", "↵").replace("\t", "⇥").replace(" ", "·")
     return s if len(s) <= 14 else s[:13] + "…"
 

@@ -222,6 +222,33 @@ class ModelRunner(Protocol):
     def attention(self, text: str) -> AttentionResult: ...
 
 
+MAX_PIECES_PER_CHAR = 8
+
+
+def readable_pieces(decode: Callable[[list[int]], str], ids: Sequence[int]) -> list[str]:
+    """The text of each token, such that the pieces join to the decoded text.
+
+    Byte-level BPE (SmolLM2, GPT-2) splits one multi-byte character (Chinese, emoji, accented
+    letters) over several tokens, and each of them decoded alone is U+FFFD. Such tokens are
+    decoded together: the first one shows the character(s), the others the empty string, so a
+    prompt coloured token by token still reads as the original text.
+    """
+    out: list[str] = []
+    pending: list[int] = []
+    for i in ids:
+        pending.append(int(i))
+        text = decode(pending)
+        if text.endswith("\ufffd") and len(pending) < MAX_PIECES_PER_CHAR:
+            continue  # an incomplete UTF-8 sequence: wait for its other bytes
+        out.append(text)
+        out.extend([""] * (len(pending) - 1))
+        pending = []
+    if pending:
+        out.append(decode(pending))
+        out.extend([""] * (len(pending) - 1))
+    return out
+
+
 def move_trailing_space(context: str, continuation: str) -> tuple[str, str]:
     """Moves trailing spaces/tabs of the context to the front of the continuation."""
     stripped = context.rstrip(" \t")
@@ -314,8 +341,8 @@ class HFRunner:
         return str(self.tokenizer.decode(list(ids)))
 
     def token_strings(self, ids: Sequence[int]) -> list[str]:
-        """Readable string of each token on its own (decoded one by one)."""
-        return [self.tokenizer.decode([int(i)]) for i in ids]
+        """Readable string of each token; see `readable_pieces`."""
+        return readable_pieces(self.tokenizer.decode, ids)
 
     def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         enc = self.tokenizer(text, add_special_tokens=True, return_offsets_mapping=True)
