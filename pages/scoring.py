@@ -49,9 +49,6 @@ def demo_mode_titles() -> dict[str, str]:
     }
 
 
-RESULTS = "sc_results"  # (request key, results) of the last run, kept across reruns
-
-
 def _run(
     key: tuple[Any, ...],
     runner: HFRunner,
@@ -61,18 +58,12 @@ def _run(
     queries: Any,
     progress: Any,
 ) -> dict[str, EvalResult]:
-    """The last results when `key` matches, else a new evaluation.
-
-    Results live in session state rather than `st.cache_data`: the progress bar is updated from
-    inside the run, which a cached function could not replay. Repeated work across sessions is
-    still skipped by the runner's span cache (every scored text is cached by its tokens).
-    """
-    last = st.session_state.get(RESULTS)
-    if last is not None and last[0] == key:
-        return last[1]
-    results = evaluate_variants(runner, pool, queries, cfg, variants, progress=progress)
-    st.session_state[RESULTS] = (key, results)
-    return results
+    """The evaluation, kept per session (see `state.remembered`: it updates a progress bar)."""
+    return state.remembered(
+        "sc_results",
+        key,
+        lambda: evaluate_variants(runner, pool, queries, cfg, variants, progress=progress),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -44,9 +44,6 @@ def _n_labels() -> dict[str, str]:
     }
 
 
-RESULT = "sens_last_result"  # (request key, result) of the last run, kept across reruns
-
-
 def _run(
     key: tuple[Any, ...],
     runner: HFRunner,
@@ -55,19 +52,10 @@ def _run(
     queries: Any,
     progress: Any,
 ) -> SensitivityResult:
-    """The last result when `key` matches, else a new run.
-
-    The result lives in session state rather than `st.cache_data`: the progress bar is updated
-    from inside the run, which a cached function cannot replay (a rerun after a run, or the same
-    run in a second session, raised CacheReplayClosureError). Repeated work across sessions is
-    still skipped by the runner's prefix and span caches.
-    """
-    last = st.session_state.get(RESULT)
-    if last is not None and last[0] == key:
-        return last[1]
-    result = run_experiment(runner, pool, queries, cfg, progress=progress)
-    st.session_state[RESULT] = (key, result)
-    return result
+    """The experiment, kept per session (see `state.remembered`: it updates a progress bar)."""
+    return state.remembered(
+        "sens_result", key, lambda: run_experiment(runner, pool, queries, cfg, progress=progress)
+    )
 
 
 def _word_sets(text: str) -> tuple[tuple[str, ...], ...]:
