@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.testing.v1 import AppTest
 
-import components.i18n as i18n
 from tests.app.conftest import new_app
 
 POS = [
@@ -115,16 +113,7 @@ def test_compare_strategies(at: AppTest) -> None:
     assert any("macro_f1" in d.value.columns for d in at.dataframe)
 
 
-def test_select_demonstrations_in_chinese(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
-    # AppTest formats the selectbox options outside the script run, where st.session_state cannot
-    # be read (the sidebar's dataset selectbox calls t() lazily): answer with the language the
-    # last run rendered in.
-    script_lang = i18n.lang
-
-    def lang() -> str:
-        return script_lang() if get_script_run_ctx() is not None else str(at.session_state["lang"])
-
-    monkeypatch.setattr(i18n, "lang", lang)
+def test_select_demonstrations_in_chinese(at: AppTest) -> None:
     at.radio(key="lang").set_value("zh").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "示例选择"

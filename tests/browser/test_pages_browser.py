@@ -10,6 +10,7 @@ from tests.browser.conftest import no_exception, shot, wait_idle
 
 # the real model on a 2-core CI machine: first loads and index builds take minutes
 RESULT_TIMEOUT_S = 900
+CHARTS = '[data-testid="stPlotlyChart"]'
 
 
 def _open(page, server: str, path: str) -> None:  # type: ignore[no-untyped-def]
@@ -54,7 +55,7 @@ def _wait_for(page, locator, n: int = 1) -> None:  # type: ignore[no-untyped-def
 
 
 def _charts(page) -> int:  # type: ignore[no-untyped-def]
-    return int(page.locator('[data-testid="stPlotlyChart"]').count())
+    return int(page.locator(CHARTS).count())
 
 
 def test_scoring_evaluates_20_queries(page, server) -> None:  # type: ignore[no-untyped-def]
@@ -62,7 +63,7 @@ def test_scoring_evaluates_20_queries(page, server) -> None:  # type: ignore[no-
     _set_number(page, "Test queries", 20)
     _click(page, "Run the evaluation")
     _wait_for(page, page.get_by_text("Accuracy and calibration"))
-    _wait_for(page, page.locator('[data-testid="stPlotlyChart"]'))
+    _wait_for(page, page.locator(CHARTS))
     shot(page, "scoring", height=3000)
 
 
@@ -76,7 +77,7 @@ def test_demo_selection_retrieves(page, server) -> None:  # type: ignore[no-unty
 def test_attention_draws_heatmaps(page, server) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/attention")
     _wait_for(page, page.get_by_text("Pattern viewer"))
-    _wait_for(page, page.locator('[data-testid="stPlotlyChart"]'), 2)
+    _wait_for(page, page.locator(CHARTS), 2)
     shot(page, "attention", height=3600)
 
 
@@ -85,7 +86,7 @@ def test_sensitivity_runs_small_experiment(page, server) -> None:  # type: ignor
     _set_number(page, "Test queries", 8)
     before = _charts(page)
     _click(page, "Run the experiment")
-    _wait_for(page, page.locator('[data-testid="stPlotlyChart"]'), before + 1)
+    _wait_for(page, page.locator(CHARTS), before + 1)
     shot(page, "sensitivity", height=3000)
 
 
