@@ -160,3 +160,64 @@ def test_interrupted_build_resumes(tmp_path: Path) -> None:
     ref = DemoIndex(DictEncoder(vecs), cache_root=tmp_path / "ref").build(texts)
     np.testing.assert_allclose(index.embeddings, ref.embeddings, rtol=1e-6)
     assert not list(tmp_path.glob("*.partial"))  # cleaned up once complete
+
+
+def _flat_top(emb: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Brute-force top-k in float64, ties by the lower index: the answer by hand."""
+    sims = emb.astype(np.float64) @ q.astype(np.float64)
+    order = np.lexsort((np.arange(len(sims)), -sims))[:k]
+    return sims[order], order
+
+
+@pytest.mark.parametrize("n_shards", [1, 2, 3])
+def test_coarse_filter_equals_brute_force(n_shards: int) -> None:
+    """The 8-bit pre-scan with its certificate returns exactly the brute-force top k."""
+    from engine.demo_index import CoarseFilter, normalise
+
+    rng = np.random.default_rng(1)
+    d = 48
+    centres = rng.normal(size=(40, d))
+    # clustered pool: many near ties around each query, plus exact duplicates
+    emb = normalise(
+        (centres[rng.integers(0, 40, 6000)] + 0.35 * rng.normal(size=(6000, d))).astype(np.float32)
+    )
+    emb[10] = emb[4000]
+    coarse = CoarseFilter(emb, n_shards=n_shards)
+    assert len(coarse.shards) == n_shards and coarse.err < 0.05
+    queries = normalise((centres[:20] + 0.2 * rng.normal(size=(20, d))).astype(np.float32))
+    queries[0] = emb[10]
+    for q in queries:
+        for k in (1, 16):
+            got = coarse.search(emb, q, k)
+            assert got is not None
+            want_s, want_i = _flat_top(emb, q, k)
+            np.testing.assert_allclose(got[0], want_s, atol=1e-5)
+            # distinct items whose true cosines are the k best (exact ties may swap places)
+            assert len(set(got[1])) == k
+            np.testing.assert_allclose(emb[got[1]].astype(np.float64) @ q, want_s, atol=1e-5)
+            assert list(got[1]) == list(want_i) or not np.all(np.diff(want_s) < -1e-6)
+    assert coarse.fallbacks == 0
+
+
+def test_coarse_filter_without_certificate_falls_back_to_brute_force() -> None:
+    """A pool of identical vectors leaves the certificate nothing to prove: the brute force answers."""
+    from engine.demo_index import COARSE_MIN_POOL, CoarseFilter, DemoIndex
+
+    rng = np.random.default_rng(2)
+    n = max(COARSE_MIN_POOL, CoarseFilter.MAX_CANDIDATES * 10)
+    # more equal best items than any shard's candidate list (at most 4 shards)
+    emb = rng.normal(size=(n, 16)).astype(np.float32)
+    emb[: CoarseFilter.MAX_CANDIDATES * 5] = emb[0]
+    index = DemoIndex(DictEncoder({})).from_embeddings(emb)
+    q = index.embeddings[0]
+    scores, ids = index.search(q, 8)
+    assert index._coarse is not None and index._coarse.fallbacks == 1
+    np.testing.assert_allclose(scores[0], 1.0, atol=1e-5)
+    assert set(ids[0]) <= set(range(CoarseFilter.MAX_CANDIDATES * 5))
+    # an ordinary query on the same index is certified, and equals IndexFlatIP
+    q2 = index.embeddings[n - 1]
+    s_fast, i_fast = index.search(q2, 16)
+    s_flat, i_flat = index.search_flat(q2, 16)
+    np.testing.assert_allclose(s_fast, s_flat, atol=1e-5)
+    assert list(i_fast[0]) == list(i_flat[0])
+    assert index._coarse.fallbacks == 1
