@@ -243,15 +243,23 @@ def load_runner(
     *,
     device: str | None = None,
     use_cache: bool = True,
+    lean: bool | None = None,
     progress: ProgressFn | None = None,
 ) -> HFRunner:
     """Loads a model by registry name / path / cached hub id and wraps it in an `HFRunner`.
+
+    Llama-architecture safetensors checkpoints (the default SmolLM2, from the weight cache) start
+    on the lean path (`engine.lean_llama`): no ``transformers`` model class is imported until a
+    feature needs the full model, which roughly halves the time to the first score. ``lean``
+    False (or the environment variable ``ICL_LEAN=0``) loads the ``transformers`` model at once.
 
     Raises:
         ModelLoadError: with a message for the user when the model is unknown or unreadable.
     """
     source = resolve(name)
     dev = pick_device(device)
+    if lean is None:
+        lean = os.environ.get("ICL_LEAN", "1") != "0"
     t0 = time.perf_counter()
     try:
         if source.kind == "gguf":
@@ -266,6 +274,23 @@ def load_runner(
             model_dir, gguf_file = source.path, None
         if progress:
             progress(0.85, "Loading weights...")
+        if gguf_file is None and lean and _lean_supported(model_dir):
+            # fast start: score with the lean Llama now, load the transformers model on first need
+            from engine.lean_llama import load_lean_llama
+
+            lean_model = load_lean_llama(model_dir, dev)
+            tokenizer = _load_tokenizer(model_dir, None)
+            if progress:
+                progress(1.0, f"Loaded {name} in {time.perf_counter() - t0:.1f} s on {dev}.")
+            return HFRunner(
+                None,
+                tokenizer,
+                name=name,
+                source=str(source.path),
+                device=dev,
+                lean=lean_model,
+                load_model=lambda: _load_full(name, model_dir, dev),
+            )
         model = _load_model(model_dir, gguf_file)
         tokenizer = _load_tokenizer(model_dir, gguf_file)
     except ModelLoadError:
@@ -277,6 +302,23 @@ def load_runner(
     if progress:
         progress(1.0, f"Loaded {name} in {time.perf_counter() - t0:.1f} s on {dev}.")
     return HFRunner(model, tokenizer, name=name, source=str(source.path), device=dev)
+
+
+def _lean_supported(model_dir: Path) -> bool:
+    from engine.lean_llama import lean_supported
+
+    return lean_supported(model_dir)
+
+
+def _load_full(name: str, model_dir: Path, device: str) -> Any:
+    """The transformers model of a runner that started on the lean path (see `HFRunner.model`)."""
+    try:
+        model = _load_model(model_dir, None)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelLoadError(f"Could not load model '{name}': {exc}") from exc
+    model.to(device)
+    model.eval()
+    return model
 
 
 def _load_model(model_dir: Path, gguf_file: str | None) -> Any:

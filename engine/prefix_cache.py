@@ -156,6 +156,15 @@ class _Needs:
         return self._rows.get(row, [])
 
 
+def _new_cache(model: Any) -> Any:
+    """An empty KV cache for `model`'s decoder: the lean model's own, else HF's ``DynamicCache``."""
+    if hasattr(model, "new_cache"):
+        return model.new_cache()
+    from transformers import DynamicCache
+
+    return DynamicCache(config=model.config)
+
+
 def _lm_parts(model: Any) -> tuple[Any, Any, float | None]:
     """(decoder, lm_head, final logit softcap) of an HF causal LM."""
     decoder = model.get_decoder()
@@ -272,7 +281,7 @@ def _gather_project(runner: HFRunner, hs: torch.Tensor, picks: list[tuple[int, i
 
     if not picks:
         return
-    _decoder, head, cap = _lm_parts(runner.model)
+    _decoder, head, cap = _lm_parts(runner.scoring_model)
     rows = torch.tensor([k for k, _, _, _ in picks], device=hs.device)
     cols = torch.tensor([j for _, j, _, _ in picks], device=hs.device)
     hidden = hs[rows, cols]  # [n_picks, d_model]
@@ -283,7 +292,7 @@ def _run_flat(runner: HFRunner, blocks: Sequence[_Block], tick: Callable[[int, s
     """Blocks without rows are single sequences (their prefix): batched together by length, no cache."""
     import torch
 
-    decoder, _head, _cap = _lm_parts(runner.model)
+    decoder, _head, _cap = _lm_parts(runner.scoring_model)
     for batch in _row_batches([len(b.prefix) for b in blocks], 0, runner.max_batch_tokens):
         width = max(len(blocks[b].prefix) for b in batch)
         input_ids = torch.full((len(batch), width), runner.pad_id, dtype=torch.long)
@@ -310,16 +319,15 @@ def _run_flat(runner: HFRunner, blocks: Sequence[_Block], tick: Callable[[int, s
 def _run_tree(runner: HFRunner, block: _Block, tick: Callable[[int, str], None] | None) -> None:
     """One pass over the block's prefix (KV cache kept), then its rows in batches on that cache."""
     import torch
-    from transformers import DynamicCache
 
-    model = runner.model
+    model = runner.scoring_model
     decoder, _head, _cap = _lm_parts(model)
     p = len(block.prefix)
     rows, needs = block.rows, block.needs
     with runner.lock:
         cache = None
         if p:
-            cache = DynamicCache(config=model.config)
+            cache = _new_cache(model)
             ids = torch.tensor([list(block.prefix)], dtype=torch.long, device=runner.device)
             out = decoder(input_ids=ids, past_key_values=cache, use_cache=True)
             runner.work.add(p, 1)

@@ -273,6 +273,11 @@ class HFRunner:
     is never mutated after construction; hooks (ablation) are always removed in `finally`.
     Forward passes are serialised with a lock so that several app sessions can share one
     cached runner safely.
+
+    Fast start: ``model`` may be None with a ``lean`` model (`engine.lean_llama.LeanLlama`) and a
+    ``load_model`` callable instead. Scoring and `forward_logits` then run on the lean model,
+    and the first access to `model` (attention patterns, hooks, generation) loads the
+    ``transformers`` model, which from then on does all the work (the lean one is dropped).
     """
 
     def __init__(
@@ -284,14 +289,21 @@ class HFRunner:
         source: str,
         device: str,
         max_batch_tokens: int = 8192,
+        lean: Any = None,
+        load_model: Callable[[], Any] | None = None,
     ) -> None:
-        self.model = model
+        if model is None and (lean is None or load_model is None):
+            raise ValueError("HFRunner needs a model, or a lean model and a loader for the full one.")
+        self._model = model
+        self._lean = None if model is not None else lean
+        self._load_model = load_model
         self.tokenizer = tokenizer
         self.device = device
         self.max_batch_tokens = max_batch_tokens
         self.lock = threading.RLock()
         self._work = WorkCounter()
-        cfg = model.config
+        active = self.scoring_model
+        cfg = active.config
         text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
         n_ctx = int(getattr(text_cfg, "max_position_embeddings", 2048) or 2048)
         self._info = ModelInfo(
@@ -302,7 +314,7 @@ class HFRunner:
             d_vocab=int(text_cfg.vocab_size),
             n_ctx=n_ctx,
             device=device,
-            dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
+            dtype=str(next(active.parameters()).dtype).replace("torch.", ""),
             source=source,
             has_chat_template=bool(getattr(tokenizer, "chat_template", None)),
         )
@@ -310,6 +322,28 @@ class HFRunner:
         from engine.prefix_cache import SpanCache
 
         self.span_cache = SpanCache()
+
+    @property
+    def model(self) -> Any:
+        """The ``transformers`` model (loaded now if the runner started on the lean path)."""
+        if self._model is None:
+            with self.lock:
+                if self._model is None:
+                    assert self._load_model is not None
+                    self._model = self._load_model()
+                    self._lean = None
+        return self._model
+
+    @property
+    def model_loaded(self) -> bool:
+        """Whether the ``transformers`` model is in memory (False while on the lean path)."""
+        return self._model is not None
+
+    @property
+    def scoring_model(self) -> Any:
+        """The model scores come from: the ``transformers`` one once loaded, else the lean one."""
+        model = self._model
+        return model if model is not None else self._lean
 
     # ----------------------------------------------------------------- basics
     @property
@@ -383,7 +417,7 @@ class HFRunner:
             input_ids[i, : len(seq)] = torch.tensor(list(seq), dtype=torch.long)
             mask[i, : len(seq)] = 1
         with self.lock, torch.inference_mode():
-            out = self.model(
+            out = self.scoring_model(
                 input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device), use_cache=False
             )
         self._work.add(int(mask.sum()), 1)

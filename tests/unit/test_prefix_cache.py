@@ -70,10 +70,31 @@ def _gemma() -> HFRunner:
     return HFRunner(model, tok, name="tiny-gemma", source="test", device="cpu", max_batch_tokens=96)
 
 
-@pytest.fixture(scope="module", params=["llama", "llama-small-batches", "gemma"])
-def tiny(request: pytest.FixtureRequest) -> HFRunner:
+def _lean(tmp: Path) -> HFRunner:
+    """The tiny Llama saved and run by `engine.lean_llama` (the runner's fast-start path)."""
+    from engine.lean_llama import load_lean_llama
+
+    hf = _llama(4096)
+    hf.model.save_pretrained(str(tmp))
+    lean = load_lean_llama(tmp)
+    return HFRunner(
+        None,
+        hf.tokenizer,
+        name="tiny-lean",
+        source="test",
+        device="cpu",
+        max_batch_tokens=96,
+        lean=lean,
+        load_model=lambda: hf.model,
+    )
+
+
+@pytest.fixture(scope="module", params=["llama", "llama-small-batches", "gemma", "lean-llama"])
+def tiny(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> HFRunner:
     if request.param == "gemma":
         return _gemma()
+    if request.param == "lean-llama":
+        return _lean(tmp_path_factory.mktemp("lean"))
     return _llama(64 if request.param == "llama-small-batches" else 4096)
 
 
