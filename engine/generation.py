@@ -853,6 +853,7 @@ class GenerationStream:
         self.max_new = min(cfg.max_new_tokens, room)
         self._tokens: list[GenToken] = []
         self._emitted = 0  # characters of the text released so far
+        self._group_lo = 0  # a token index at or before the next one released that starts a character
         self._text = ""
         self._reason: StopReason = "max_new_tokens"
         self._busy = 0.0
@@ -878,6 +879,23 @@ class GenerationStream:
             config=self.cfg,
         )
 
+    def _piece(self, ids: list[int], g: int) -> str:
+        """Readable string of generated token `g` (see `engine.runner.readable_pieces`).
+
+        Byte-level BPE splits a character such as "中" over 2-3 tokens, each of which decodes
+        alone to U+FFFD; decoded with its neighbours, the first piece shows the character and
+        the others "". The window starts at the first token of the character before `g` (a
+        window starting mid-character would misalign the pieces) and reaches 3 tokens past `g`
+        (a character spans at most 4 byte tokens), so each call costs O(1).
+        """
+        lo = self._group_lo
+        pieces = self.model.token_strings(ids[lo : g + 4])
+        j = g - lo
+        while j > 0 and pieces[j] == "":
+            j -= 1  # back to the first piece of g's character
+        self._group_lo = lo + j
+        return pieces[g - lo]
+
     def _release(self, ids: list[int], text: str, limit: int, final: bool) -> list[GenToken]:
         """Releases pending tokens up to character `limit` of `text` (all that start before it when final)."""
         out: list[GenToken] = []
@@ -899,11 +917,14 @@ class GenerationStream:
                 end = min(end, limit)
             elif end > limit:
                 break
+            piece = self._piece(ids, g)
+            if not final and piece.endswith("\ufffd"):
+                break  # the rest of this character's bytes are not generated yet
             choice = self._pending[g - len(self._tokens)]
             out.append(
                 GenToken(
                     id=choice.token_id,
-                    text=self.model.token_strings([choice.token_id])[0],
+                    text=piece,
                     delta=text[self._emitted : end],
                     logprob=choice.logprob,
                     top=tuple(
