@@ -188,6 +188,7 @@ class Block(nn.Module):
         mask: torch.Tensor,  # [batch, 1, q_pos, k_pos] additive
         cache: LeanCache | None,
         layer: int,
+        shared: LeanCache | None = None,
     ) -> torch.Tensor:
         b, n, _ = x.shape
         h = self.input_layernorm(x)
@@ -197,6 +198,11 @@ class Block(nn.Module):
         c, s = cos.unsqueeze(1), sin.unsqueeze(1)
         q = (q * c) + (_rotate_half(q) * s)
         k = (k * c) + (_rotate_half(k) * s)
+        if shared is not None:
+            z = self._attend_shared(q, k, v, mask, shared, layer)
+            x = x + self.o_proj(z)
+            h = self.post_attention_layernorm(x)
+            return x + self.down_proj(nn.functional.silu(self.gate_proj(h)) * self.up_proj(h))
         if cache is not None:
             k, v = cache.update(layer, k, v)
         rep = self.n_heads // self.n_kv
@@ -221,11 +227,58 @@ class Block(nn.Module):
         h = self.post_attention_layernorm(x)
         return x + self.down_proj(nn.functional.silu(self.gate_proj(h)) * self.up_proj(h))
 
+    def _attend_shared(
+        self,
+        q: torch.Tensor,  # [batch, head, pos, d_head], rows that all continue one prefix
+        k: torch.Tensor,  # [batch, kv_head, pos, d_head]
+        v: torch.Tensor,
+        mask: torch.Tensor,  # [batch, 1, pos, prefix + pos] additive
+        shared: LeanCache,
+        layer: int,
+    ) -> torch.Tensor:
+        """Attention of a batch of rows over one shared prefix cache (batch 1) and themselves.
+
+        The prefix keys and values are never copied per row: the rows' queries are folded into
+        one matrix per key-value head, ``[kv_head, batch * group * pos, d_head]``, and multiplied
+        with the prefix's ``[kv_head, prefix, d_head]`` keys once (cascade / Hydragen-style
+        attention). Only the rows' own keys (a few tokens each) are expanded. The softmax runs
+        over the concatenated prefix and row scores in fp32, as in the plain path.
+        """
+        b, _, n, d = q.shape
+        kp, vp = shared.keys[layer], shared.values[layer]
+        assert kp is not None and vp is not None
+        p = kp.shape[-2]
+        rep = self.n_heads // self.n_kv
+        scale = self.d_head**-0.5
+        qf = q.view(b, self.n_kv, rep, n, d).permute(1, 0, 2, 3, 4).reshape(self.n_kv, b * rep * n, d)
+        s_prefix = torch.bmm(qf, kp[0].transpose(1, 2))  # [kv_head, batch * group * pos, prefix]
+        s_prefix = (
+            s_prefix.view(self.n_kv, b, rep, n, p).permute(1, 0, 2, 3, 4).reshape(b, self.n_heads, n, p)
+        )
+        kr = k[:, :, None].expand(b, self.n_kv, rep, n, d).reshape(b, self.n_heads, n, d)
+        vr = v[:, :, None].expand(b, self.n_kv, rep, n, d).reshape(b, self.n_heads, n, d)
+        s_rows = torch.matmul(q, kr.transpose(2, 3))  # [batch, head, pos, pos]
+        scores = torch.cat([s_prefix, s_rows], dim=-1) * scale + mask  # [batch, head, q_pos, k_pos]
+        pattern = nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        pf = (
+            pattern[..., :p]
+            .reshape(b, self.n_kv, rep, n, p)
+            .permute(1, 0, 2, 3, 4)
+            .reshape(self.n_kv, b * rep * n, p)
+        )
+        z_prefix = torch.bmm(pf, vp[0])  # [kv_head, batch * group * pos, d_head]
+        z_prefix = (
+            z_prefix.view(self.n_kv, b, rep, n, d).permute(1, 0, 2, 3, 4).reshape(b, self.n_heads, n, d)
+        )
+        z = z_prefix + torch.matmul(pattern[..., p:], vr)
+        return z.transpose(1, 2).reshape(b, n, self.n_heads * d)
+
 
 class LeanDecoder(nn.Module):
     """Embedding, decoder layers and final norm: returns the last hidden states."""
 
     inv_freq: torch.Tensor  # [d_head // 2] rotary frequencies (a buffer)
+    supports_shared_prefix = True  # forward(..., shared_prefix=cache): see `Block._attend_shared`
 
     def __init__(self, cfg: LeanConfig) -> None:
         super().__init__()
@@ -245,15 +298,28 @@ class LeanDecoder(nn.Module):
         attention_mask: torch.Tensor | None = None,  # [batch, past + pos], 1 = real token
         past_key_values: LeanCache | None = None,
         use_cache: bool = False,
+        shared_prefix: LeanCache | None = None,
         **_: Any,
     ) -> LeanOutput:
+        """Last hidden states `[batch, pos, d_model]`.
+
+        ``shared_prefix``: a batch-1 cache of a prefix that every row continues; the rows attend
+        to it without copying it (see `Block._attend_shared`) and it is not modified. The mask
+        then covers ``[batch, prefix + pos]``. Excludes ``past_key_values``.
+        """
         b, n = input_ids.shape
-        cache = (
-            past_key_values
-            if past_key_values is not None
-            else (LeanCache(len(self.layers)) if use_cache else None)
-        )
-        past = cache.get_seq_length() if cache is not None else 0
+        if shared_prefix is not None:
+            if past_key_values is not None or use_cache:
+                raise ValueError("shared_prefix excludes past_key_values and use_cache")
+            past = shared_prefix.get_seq_length()
+            cache = None
+        else:
+            cache = (
+                past_key_values
+                if past_key_values is not None
+                else (LeanCache(len(self.layers)) if use_cache else None)
+            )
+            past = cache.get_seq_length() if cache is not None else 0
         x = self.embed_tokens(input_ids)
         pos = torch.arange(past, past + n, device=input_ids.device)
         freqs = (
@@ -269,7 +335,7 @@ class LeanDecoder(nn.Module):
         mask = torch.zeros((b, 1, n, k_total), dtype=x.dtype, device=x.device)
         mask = mask.masked_fill(~allowed, torch.finfo(x.dtype).min)
         for i, layer in enumerate(self.layers):
-            x = layer(x, cos, sin, mask, cache, i)
+            x = layer(x, cos, sin, mask, cache, i, shared_prefix)
         return LeanOutput(last_hidden_state=self.norm(x), past_key_values=cache)
 
 

@@ -208,19 +208,33 @@ def _project(
                 owner.out_tokens.setdefault(slot, {})[tok] = float(v)
 
 
+MAX_PADDING = 0.25  # a row batch starts afresh when padding would exceed this share of its tokens
+MIN_ROWS_BEFORE_SPLIT = 8  # ... but only once it has this many rows (a forward has a fixed cost)
+
+
 def _row_batches(lengths: Sequence[int], past: int, max_batch_tokens: int) -> list[list[int]]:
-    """Row indices, longest first, in batches whose (past + longest row) x size fits the budget."""
+    """Row indices, longest first, in batches whose (past + longest row) x size fits the budget.
+
+    Rows are right-padded to the longest in their batch, so a batch is also cut when padding
+    would exceed `MAX_PADDING` of its tokens (query lengths vary several-fold; one big batch
+    would spend most of its compute on padding).
+    """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     batches: list[list[int]] = []
     cur: list[int] = []
     cur_max = 0
+    real = 0
     for i in order:
         new_max = max(cur_max, lengths[i])
-        if cur and (past + new_max) * (len(cur) + 1) > max_batch_tokens:
+        padded = new_max * (len(cur) + 1)
+        too_big = (past + new_max) * (len(cur) + 1) > max_batch_tokens
+        too_padded = len(cur) >= MIN_ROWS_BEFORE_SPLIT and padded > (real + lengths[i]) / (1 - MAX_PADDING)
+        if cur and (too_big or too_padded):
             batches.append(cur)
-            cur, new_max = [], lengths[i]
+            cur, new_max, real = [], lengths[i], 0
         cur.append(i)
         cur_max = new_max
+        real += lengths[i]
     if cur:
         batches.append(cur)
     return batches
@@ -337,7 +351,10 @@ def _run_tree(runner: HFRunner, block: _Block, tick: Callable[[int, str], None] 
             if tick is not None:
                 tick(p, "shared prefix")
 
-    for batch in _row_batches([len(r) for r in rows], p, runner.max_batch_tokens):
+    # the lean model attends to a batch-1 prefix cache without copying it per row, so its row
+    # batches are limited by the rows' own tokens; HF's cache is copied per row (`past` below)
+    shared = cache is not None and getattr(decoder, "supports_shared_prefix", False)
+    for batch in _row_batches([len(r) for r in rows], 0 if shared else p, runner.max_batch_tokens):
         width = max(len(rows[b]) for b in batch)
         input_ids = torch.full((len(batch), width), runner.pad_id, dtype=torch.long)
         mask = torch.zeros((len(batch), p + width), dtype=torch.long)
@@ -346,6 +363,19 @@ def _run_tree(runner: HFRunner, block: _Block, tick: Callable[[int, str], None] 
             input_ids[k, : len(rows[b])] = torch.tensor(rows[b], dtype=torch.long)
             mask[k, p : p + len(rows[b])] = 1
         with runner.lock:
+            if shared:
+                out = decoder(
+                    input_ids=input_ids.to(runner.device),
+                    attention_mask=mask.to(runner.device),
+                    shared_prefix=cache,
+                )
+                n_real = sum(len(rows[b]) for b in batch)
+                runner.work.add(n_real, 1)
+                picks = [(k, j, needs, (b, j)) for k, b in enumerate(batch) for j in needs.slots_of_row(b)]
+                _gather_project(runner, out.last_hidden_state, picks)
+                if tick is not None:
+                    tick(n_real, "rows")
+                continue
             past = None
             if cache is not None:
                 # each batch gets its own copy: the cache grows in place during the forward

@@ -108,3 +108,30 @@ def test_lean_supported_only_for_plain_llama_checkpoints(pair: tuple[HFRunner, P
         assert not lean_supported(other), change
     with pytest.raises(ValueError, match="lean Llama"):
         load_lean_llama(tmp_path)
+
+
+def test_shared_prefix_rows_equal_rows_on_copied_caches(pair: tuple[HFRunner, Path]) -> None:
+    """Rows attending to one uncopied prefix cache equal the same rows on per-row cache copies."""
+    _, folder = pair
+    lean = load_lean_llama(folder)
+    g = torch.Generator().manual_seed(3)
+    prefix = torch.randint(5, 500, (1, 9), generator=g)
+    rows = torch.randint(5, 500, (3, 4), generator=g)
+    mask = torch.ones((3, 13), dtype=torch.long)
+    mask[1, 11:] = 0
+    mask[2, 10:] = 0
+    dec = lean.get_decoder()
+    with torch.inference_mode():
+        cache = lean.new_cache()
+        dec(input_ids=prefix, past_key_values=cache, use_cache=True)
+        copied = copy.deepcopy(cache)
+        copied.batch_repeat_interleave(3)
+        want = dec(
+            input_ids=rows, attention_mask=mask, past_key_values=copied, use_cache=True
+        ).last_hidden_state
+        got = dec(input_ids=rows, attention_mask=mask, shared_prefix=cache).last_hidden_state
+        assert cache.get_seq_length() == 9  # the shared prefix is not modified
+    for row, n in enumerate((4, 2, 1)):
+        torch.testing.assert_close(got[row, :n], want[row, :n], atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="shared_prefix"):
+        dec(input_ids=rows, past_key_values=copied, shared_prefix=cache)

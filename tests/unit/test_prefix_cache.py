@@ -194,3 +194,19 @@ def test_common_prefix_len() -> None:
     assert common_prefix_len([]) == 0
     assert common_prefix_len([(1, 2, 3), (1, 2, 4), (1, 2)]) == 2
     assert common_prefix_len([(5,), (6,)]) == 0
+
+
+def test_row_batches_limit_padding_and_budget() -> None:
+    from engine.prefix_cache import MAX_PADDING, _row_batches
+
+    lengths = [60, 8, 9, 10, 58, 12, 11, 9, 8, 10, 9, 8, 12, 10, 9, 11, 8, 9, 10, 11]
+    batches = _row_batches(lengths, 0, 8192)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        longest = max(lengths[i] for i in b)
+        real = sum(lengths[i] for i in b)
+        assert len(b) <= 8 or longest * len(b) <= real / (1 - MAX_PADDING) + 1e-9
+    assert len(batches) >= 2  # the two long rows do not pad the eighteen short ones
+    # the token budget still holds with a long past
+    for b in _row_batches([10] * 50, 200, 2100):
+        assert (200 + 10) * len(b) <= 2100
