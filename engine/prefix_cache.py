@@ -363,29 +363,18 @@ def _run_tree(runner: HFRunner, block: _Block, tick: Callable[[int, str], None] 
             input_ids[k, : len(rows[b])] = torch.tensor(rows[b], dtype=torch.long)
             mask[k, p : p + len(rows[b])] = 1
         with runner.lock:
+            kwargs: dict[str, Any]
             if shared:
-                out = decoder(
-                    input_ids=input_ids.to(runner.device),
-                    attention_mask=mask.to(runner.device),
-                    shared_prefix=cache,
-                )
-                n_real = sum(len(rows[b]) for b in batch)
-                runner.work.add(n_real, 1)
-                picks = [(k, j, needs, (b, j)) for k, b in enumerate(batch) for j in needs.slots_of_row(b)]
-                _gather_project(runner, out.last_hidden_state, picks)
-                if tick is not None:
-                    tick(n_real, "rows")
-                continue
-            past = None
-            if cache is not None:
+                kwargs = {"shared_prefix": cache}
+            elif cache is not None:
                 # each batch gets its own copy: the cache grows in place during the forward
                 past = copy.deepcopy(cache)
                 past.batch_repeat_interleave(len(batch))
+                kwargs = {"past_key_values": past, "use_cache": True}
+            else:
+                kwargs = {"use_cache": False}
             out = decoder(
-                input_ids=input_ids.to(runner.device),
-                attention_mask=mask.to(runner.device),
-                past_key_values=past,
-                use_cache=past is not None,
+                input_ids=input_ids.to(runner.device), attention_mask=mask.to(runner.device), **kwargs
             )
             n_real = sum(len(rows[b]) for b in batch)
             runner.work.add(n_real, 1)
