@@ -253,7 +253,14 @@ class CoarseFilter:
             shard = faiss.clone_index(quantizer)
             shard.add(x[self.starts[j] : self.starts[j + 1]])
             self.shards.append(shard)
-        self._pool = ThreadPoolExecutor(shards, thread_name_prefix="demo-index") if shards > 1 else None
+        # each shard thread scans one query on one core: no OpenMP team of its own under it
+        self._pool = (
+            ThreadPoolExecutor(
+                shards, thread_name_prefix="demo-index", initializer=faiss.omp_set_num_threads, initargs=(1,)
+            )
+            if shards > 1
+            else None
+        )
         self.fallbacks = 0  # queries the certificate could not settle (answered by brute force)
 
     def _scan(self, q: np.ndarray, m: int) -> list[tuple[np.ndarray, np.ndarray]]:
