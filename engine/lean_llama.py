@@ -200,32 +200,26 @@ class Block(nn.Module):
         k = (k * c) + (_rotate_half(k) * s)
         if shared is not None:
             z = self._attend_shared(q, k, v, mask, shared, layer)
-            x = x + self.o_proj(z)
-            h = self.post_attention_layernorm(x)
-            return x + self.down_proj(nn.functional.silu(self.gate_proj(h)) * self.up_proj(h))
-        if cache is not None:
-            k, v = cache.update(layer, k, v)
-        rep = self.n_heads // self.n_kv
-        if rep > 1:
-            k_pos = k.shape[-2]
-            k = (
-                k[:, :, None]
-                .expand(b, self.n_kv, rep, k_pos, self.d_head)
-                .reshape(b, self.n_heads, k_pos, self.d_head)
-            )
-            v = (
-                v[:, :, None]
-                .expand(b, self.n_kv, rep, k_pos, self.d_head)
-                .reshape(b, self.n_heads, k_pos, self.d_head)
-            )
-        scores = (
-            torch.matmul(q, k.transpose(2, 3)) * (self.d_head**-0.5) + mask
-        )  # [batch, head, q_pos, k_pos]
-        pattern = nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-        z = torch.matmul(pattern, v).transpose(1, 2).reshape(b, n, self.n_heads * self.d_head)
+        else:
+            if cache is not None:
+                k, v = cache.update(layer, k, v)
+            k, v = self._repeat_kv(k), self._repeat_kv(v)
+            scores = (
+                torch.matmul(q, k.transpose(2, 3)) * (self.d_head**-0.5) + mask
+            )  # [batch, head, q_pos, k_pos]
+            pattern = nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+            z = torch.matmul(pattern, v).transpose(1, 2).reshape(b, n, self.n_heads * self.d_head)
         x = x + self.o_proj(z)
         h = self.post_attention_layernorm(x)
         return x + self.down_proj(nn.functional.silu(self.gate_proj(h)) * self.up_proj(h))
+
+    def _repeat_kv(self, x: torch.Tensor) -> torch.Tensor:
+        """`[batch, kv_head, pos, d_head]` -> `[batch, head, pos, d_head]` (each KV head serves its group)."""
+        b, _, n, d = x.shape
+        rep = self.n_heads // self.n_kv
+        if rep == 1:
+            return x
+        return x[:, :, None].expand(b, self.n_kv, rep, n, d).reshape(b, self.n_heads, n, d)
 
     def _attend_shared(
         self,
@@ -255,8 +249,7 @@ class Block(nn.Module):
         s_prefix = (
             s_prefix.view(self.n_kv, b, rep, n, p).permute(1, 0, 2, 3, 4).reshape(b, self.n_heads, n, p)
         )
-        kr = k[:, :, None].expand(b, self.n_kv, rep, n, d).reshape(b, self.n_heads, n, d)
-        vr = v[:, :, None].expand(b, self.n_kv, rep, n, d).reshape(b, self.n_heads, n, d)
+        kr, vr = self._repeat_kv(k), self._repeat_kv(v)
         s_rows = torch.matmul(q, kr.transpose(2, 3))  # [batch, head, pos, pos]
         scores = torch.cat([s_prefix, s_rows], dim=-1) * scale + mask  # [batch, head, q_pos, k_pos]
         pattern = nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
