@@ -21,6 +21,11 @@ APP_VERSION = "0.1.0"
 SCHEMA = "icl-explorer/experiment"
 SCHEMA_VERSION = 1
 MAX_LINK_CHARS = 6000  # browsers and proxies cut long URLs; larger experiments go to a file
+# A link parameter longer than this is refused before it is decoded (links the app builds stay under
+# MAX_LINK_CHARS; the slack is for hand-edited or re-encoded links).
+MAX_LINK_PARAM_CHARS = 2 * MAX_LINK_CHARS
+# The most JSON a link may inflate to; the decompressor stops there, so a zlib bomb costs at most this.
+MAX_LINK_JSON_BYTES = 5_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,15 +156,44 @@ def to_link_param(exp: Experiment) -> str:
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii").rstrip("=")
 
 
+def inflate_bounded(data: bytes, limit: int) -> bytes:
+    """Decompresses a zlib stream, refusing it as soon as it would exceed `limit` bytes.
+
+    Why: ``zlib.decompress`` inflates everything before a size check can run, so a 1 MB link
+    can ask for gigabytes. Here the decompressor is asked for at most ``limit + 1`` bytes; more
+    output, or input left over, means the stream is too large; a stream that ends early is damaged.
+
+    Raises:
+        ConfigError: too large, or not a complete zlib stream.
+    """
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ConfigError("The link is damaged: its experiment could not be decoded.") from exc
+    if len(out) > limit or (inflater.unconsumed_tail and not inflater.eof):
+        raise ConfigError(
+            f"The link's experiment is too large (over {limit / 1e6:.0f} MB of JSON); share it as a file."
+        )
+    if not inflater.eof:
+        raise ConfigError("The link is damaged: its experiment is cut short.")
+    return out
+
+
 def from_link_param(param: str) -> Experiment:
-    """Inverse of `to_link_param`; raises `ConfigError` for a damaged link."""
+    """Inverse of `to_link_param`; raises `ConfigError` for a damaged or oversized link.
+
+    The parameter's length is checked before decoding and the decompression is bounded by
+    `MAX_LINK_JSON_BYTES`, so a hostile link costs little memory and time.
+    """
+    if len(param) > MAX_LINK_PARAM_CHARS:
+        raise ConfigError(
+            f"The link is too long ({len(param):,} characters, at most {MAX_LINK_PARAM_CHARS:,}); "
+            "share large experiments as a file."
+        )
     try:
         padded = param + "=" * (-len(param) % 4)
-        raw = zlib.decompress(base64.urlsafe_b64decode(padded.encode("ascii")), bufsize=1 << 16)
-        if len(raw) > 5_000_000:
-            raise ConfigError("The link's experiment is too large.")
-        return loads(raw)
-    except (ValueError, zlib.error) as exc:
-        if isinstance(exc, ConfigError):
-            raise
+        compressed = base64.urlsafe_b64decode(padded.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
         raise ConfigError("The link is damaged: its experiment could not be decoded.") from exc
+    return loads(inflate_bounded(compressed, MAX_LINK_JSON_BYTES))
