@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.prompts import DEFAULT_SEPARATOR, PromptError
+from engine.prompts import DEFAULT_SEPARATOR, PromptError, check_prompt_text
 
 GEN_FIELDS = ("input", "reasoning", "output")
 DEFAULT_TEMPLATE = "Input: {input}\nOutput: {output}"
@@ -71,6 +71,10 @@ class GenFormat:
     trigger: str = ZERO_SHOT_TRIGGER
 
     def __post_init__(self) -> None:
+        check_prompt_text(self.template, "The template")
+        check_prompt_text(self.instruction, "The instruction")
+        check_prompt_text(self.separator, "The separator")
+        check_prompt_text(self.trigger, "The chain-of-thought trigger")
         parse_gen_template(self.template)
         if self.zero_shot_cot and not self.trigger.strip():
             raise PromptError(
@@ -200,6 +204,8 @@ def gold_completion(fmt: GenFormat, output: str, reasoning: str = "") -> str | N
 
 def validate_gen_demos(fmt: GenFormat, demos: Sequence[GenDemo]) -> None:
     for i, d in enumerate(demos, start=1):
+        for part in (d.input, d.output, d.reasoning):
+            check_prompt_text(part, f"Demonstration {i}")
         if not d.input.strip():
             raise PromptError(f"Demonstration {i} has an empty input; fill it in or delete the row.")
         if not d.output.strip():
@@ -235,6 +241,7 @@ def build_gen_prompt(
     """
     if not query.strip():
         raise PromptError("The query is empty; type an input to generate for.")
+    check_prompt_text(query, "The query")
     validate_gen_demos(fmt, demos)
     kept = [GenDemo(d.input.strip(), d.output.strip(), d.reasoning.strip()) for d in demos]
     n_dropped = 0

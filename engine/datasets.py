@@ -43,6 +43,7 @@ import numpy as np
 
 DatasetName = Literal[
     "sst2",
+from engine.text_safety import SURROGATE_HINT, has_lone_surrogate
     "sst5",
     "mr",
     "subj",
@@ -682,6 +683,8 @@ def _parse_jsonl(text: str) -> list[_Row]:
                 f"Malformed JSONL: line {line_no} holds a JSON {type(obj).__name__}; each line must be an "
                 'object like {"text": "...", "label": "..."}.'
             )
+        if any(has_lone_surrogate(str(k)) for k in obj):
+            raise DataError(f"Line {line_no}: a field name contains {SURROGATE_HINT}; fix or remove it.")
         lowered = {str(k).strip().lower(): v for k, v in obj.items()}
         if len(lowered) != len(obj):
             raise DataError(
@@ -705,6 +708,8 @@ def _cell_to_str(value: Any, column: str, line: int) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
+        if has_lone_surrogate(value):
+            raise DataError(f"Line {line}: `{column}` contains {SURROGATE_HINT}; fix or remove it.")
         return value.strip()
     if isinstance(value, bool):
         return str(value).lower()

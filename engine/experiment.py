@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.text_safety import SURROGATE_HINT, has_lone_surrogate, replace_lone_surrogates
 
 APP_VERSION = "0.1.0"
 SCHEMA = "icl-explorer/experiment"
@@ -67,6 +68,28 @@ class Experiment:
         return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **d}
 
 
+def _check_text(value: str, where: str) -> str:
+    """Refuses text that cannot be encoded (a lone surrogate from a JSON escape); names the field."""
+    if has_lone_surrogate(value):
+        raise ConfigError(f"{where} contains {SURROGATE_HINT}; fix or remove that character.")
+    return value
+
+
+def _check_json_text(value: Any, where: str) -> None:
+    """`_check_text` over every string (keys included) inside a JSON value."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            _check_text(item, where)
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                _check_text(str(k), where)
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def _str(d: dict[str, Any], key: str, default: str | None = None) -> str:
     if key not in d:
         if default is not None:
@@ -75,7 +98,7 @@ def _str(d: dict[str, Any], key: str, default: str | None = None) -> str:
     value = d[key]
     if not isinstance(value, str):
         raise ConfigError(f"Field {key!r} must be text, got {type(value).__name__}.")
-    return value
+    return _check_text(value, f"Field {key!r}")
 
 
 def from_dict(d: Any) -> Experiment:
@@ -100,15 +123,19 @@ def from_dict(d: Any) -> Experiment:
             or not isinstance(item.get("label"), str)
         ):
             raise ConfigError(f"Demonstration {i + 1} must be an object with text and label strings.")
+        _check_text(item["text"], f"The text of demonstration {i + 1}")
+        _check_text(item["label"], f"The label of demonstration {i + 1}")
         demos.append((item["text"], item["label"]))
     words_raw = d.get("label_words", {})
     if not isinstance(words_raw, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in words_raw.items()
     ):
         raise ConfigError("Field 'label_words' must map label names to words.")
+    _check_json_text(words_raw, "Field 'label_words'")
     settings_raw = d.get("settings", {})
     if not isinstance(settings_raw, dict):
         raise ConfigError("Field 'settings' must be an object.")
+    _check_json_text(settings_raw, "Field 'settings'")
     seed = d.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError("Field 'seed' must be a non-negative integer.")
@@ -130,8 +157,12 @@ def from_dict(d: Any) -> Experiment:
 
 
 def dumps(exp: Experiment) -> str:
-    """Pretty JSON for a file download."""
-    return json.dumps(exp.to_dict(), ensure_ascii=False, indent=2)
+    """Pretty JSON for a file download.
+
+    Never raises on text that cannot be encoded: lone surrogates become U+FFFD (in JSON written
+    with ``ensure_ascii=False`` they appear verbatim, so replacing them in the output is exact).
+    """
+    return replace_lone_surrogates(json.dumps(exp.to_dict(), ensure_ascii=False, indent=2))
 
 
 def loads(text: str | bytes) -> Experiment:
@@ -152,7 +183,8 @@ def loads(text: str | bytes) -> Experiment:
 
 def to_link_param(exp: Experiment) -> str:
     """Compact URL-safe encoding of an experiment for the `exp` query parameter."""
-    raw = json.dumps(exp.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(exp.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    raw = replace_lone_surrogates(text).encode("utf-8")  # never raises; see `dumps`
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii").rstrip("=")
 
 

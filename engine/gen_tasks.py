@@ -28,6 +28,7 @@ from engine.cot import DEFAULT_TEMPLATE, GenDemo, parse_gen_template
 from engine.datasets import DataError
 from engine.errors import ConfigError, lookup
 from engine.prompts import PromptError
+from engine.text_safety import SURROGATE_HINT, has_lone_surrogate
 
 GenTaskName = Literal["en_fr", "past_tense", "capitals", "addition"]
 UPLOAD_COLUMNS = ("input", "output")
@@ -366,6 +367,8 @@ def _cell(value: Any, column: str, line: int) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
+        if has_lone_surrogate(value):
+            raise DataError(f"Line {line}: `{column}` contains {SURROGATE_HINT}; fix or remove it.")
         return value.strip()
     if isinstance(value, bool):
         return str(value).lower()
@@ -435,6 +438,8 @@ def _rows_jsonl(text: str) -> list[tuple[int, dict[str, Any]]]:
                 f"Malformed JSONL: line {line_no} holds a JSON {type(obj).__name__}; each line must be an object "
                 'like {"input": "...", "output": "..."}.'
             )
+        if any(has_lone_surrogate(str(k)) for k in obj):
+            raise DataError(f"Line {line_no}: a field name contains {SURROGATE_HINT}; fix or remove it.")
         rows.append((line_no, {str(k).strip().lower(): v for k, v in obj.items()}))
     if rows:
         keys = sorted({k for _, r in rows for k in r})

@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from engine.text_safety import SURROGATE_HINT, has_lone_surrogate
+
 SegmentKind = Literal["instruction", "demo", "query", "separator"]
 DEFAULT_SEPARATOR = "\n\n"
 ALLOWED_FIELDS = ("text", "label")
@@ -29,6 +31,16 @@ ALLOWED_FIELDS = ("text", "label")
 
 class PromptError(ValueError):
     """Invalid template, demonstration or prompt; the message is meant for the user."""
+
+
+def check_prompt_text(value: str, what: str) -> str:
+    """Refuses text the tokenizer cannot take (a lone surrogate); `what` names it in the message.
+
+    Why here: the tokenizer raises a bare ``TypeError`` on such text, on every rerun.
+    """
+    if has_lone_surrogate(value):
+        raise PromptError(f"{what} contains {SURROGATE_HINT}; retype or delete that character.")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +67,9 @@ class PromptFormat:
     separator: str = DEFAULT_SEPARATOR
 
     def __post_init__(self) -> None:
+        check_prompt_text(self.template, "The template")
+        check_prompt_text(self.instruction, "The instruction")
+        check_prompt_text(self.separator, "The separator")
         parse_template(self.template)
 
     @property
@@ -166,6 +181,9 @@ def render_query(fmt: PromptFormat, text: str) -> str:
 
 def clean_label_words(words: Mapping[str, str]) -> dict[str, str]:
     """Strips whitespace from label words and checks they are non-empty and distinct."""
+    for name, w in words.items():
+        check_prompt_text(name, "A label name")
+        check_prompt_text(w, f"The label word for {name!r}")
     cleaned = {name: w.strip() for name, w in words.items()}
     empty = [n for n, w in cleaned.items() if not w]
     if empty:
@@ -188,6 +206,8 @@ def label_continuation(prompt_text: str, label_word: str) -> tuple[str, str]:
 
 def validate_demos(demos: Sequence[Demo], label_names: Sequence[str] | None = None) -> None:
     for i, d in enumerate(demos):
+        check_prompt_text(d.text, f"Demonstration {i + 1}")
+        check_prompt_text(d.label, f"The label of demonstration {i + 1}")
         if not d.text.strip():
             raise PromptError(f"Demonstration {i + 1} has empty text; fill it in or delete the row.")
         if not d.label.strip():
@@ -225,6 +245,7 @@ def build_prompt(
     """
     if not query.strip():
         raise PromptError("The query is empty; type an input to classify.")
+    check_prompt_text(query, "The query")
     validate_demos(demos)
     words = clean_label_words(label_words)
     missing = sorted({d.label for d in demos} - set(words))

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from engine.prompts import check_prompt_text
+
 if TYPE_CHECKING:
     import torch
 
@@ -369,6 +371,7 @@ class HFRunner:
         return 0
 
     def encode(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
+        check_prompt_text(text, "The text to tokenise")  # the tokenizer's TypeError says nothing
         return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
 
     def decode(self, ids: Sequence[int]) -> str:
@@ -379,6 +382,7 @@ class HFRunner:
         return readable_pieces(self.tokenizer.decode, ids)
 
     def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        check_prompt_text(text, "The text to tokenise")
         enc = self.tokenizer(text, add_special_tokens=True, return_offsets_mapping=True)
         ids = list(enc["input_ids"])
         offsets = [(int(a), int(b)) for a, b in enc["offset_mapping"]]
