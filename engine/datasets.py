@@ -41,9 +41,10 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from engine.text_safety import SURROGATE_HINT, has_lone_surrogate
+
 DatasetName = Literal[
     "sst2",
-from engine.text_safety import SURROGATE_HINT, has_lone_surrogate
     "sst5",
     "mr",
     "subj",
