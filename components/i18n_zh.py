@@ -17,6 +17,8 @@ ZH: dict[str, str] = {
     "CSV or JSONL with `text` and `label` columns": "含 `text` 和 `label` 列的 CSV 或 JSONL",
     "Loaded {n} rows.": "已载入 {n} 行。",
     "Loaded {n} pasted rows.": "已载入粘贴的 {n} 行。",
+    "The data loaded before ({n} rows) stays in use.": "之前载入的数据({n} 行)继续使用。",
+    "The pasted text has an invalid character (a lone surrogate) at position {pos}; remove it and paste again.": "粘贴的文本在位置 {pos} 处含有无效字符(孤立代理项);请删除后重新粘贴。",
     "...or paste CSV / JSONL here": "……或在此粘贴 CSV / JSONL",
     "No file loaded yet: pages use SST-2 until you upload one.": "尚未载入文件:上传之前各页面使用 SST-2。",
     "Device": "设备",

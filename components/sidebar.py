@@ -3,37 +3,45 @@ saving / loading / sharing the experiment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from components import state
 from components.experiment_io import apply_pending, render_experiment_io
-from components.i18n import LANG_KEY, LANGUAGES, t, t_error
+from components.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, prepare_lang_widget, store_lang, t, t_error
 from components.nav import render_nav
-from engine.datasets import DATASETS, DataError, dataset_names, parse_user_data
+from engine.datasets import DATASETS, dataset_names
+from engine.fingerprint import bytes_fingerprint
 from engine.models import MODELS
 
 CUSTOM = "custom..."
 
 
-def _load_upload(data: bytes, name: str, done_msg: str) -> None:
-    try:
-        st.session_state[state.UPLOADED] = parse_user_data(data, name)
-        st.caption(t(done_msg, n=len(st.session_state[state.UPLOADED].examples)))
-    except DataError as exc:
-        st.session_state[state.UPLOADED] = None
-        st.error(t_error(str(exc)))
+def _show_upload(token: str, read: Callable[[], bytes], name: str, done_msg: str) -> None:
+    """Parses the input once per content (see `state.load_upload`) and says what happened."""
+    ds, error = state.load_upload(token, read, name)
+    if error is None and ds is not None:
+        st.caption(t(done_msg, n=len(ds.examples)))
+        return
+    st.error(t_error(str(error)))
+    if ds is not None:
+        st.info(t("The data loaded before ({n} rows) stays in use.", n=len(ds.examples)))
 
 
 def render_sidebar() -> None:
     apply_pending()  # a loaded file or a shared link, before any widget is drawn
     with st.sidebar:
         render_nav()
-        st.radio(
+        # the language is kept under LANG_KEY; the radio is a view of it (see components/i18n.py)
+        prepare_lang_widget()
+        st.session_state[LANG_KEY] = st.radio(
             "Language / 语言",
             list(LANGUAGES),
             format_func=LANGUAGES.__getitem__,
             horizontal=True,
-            key=LANG_KEY,
+            key=LANG_WIDGET,
+            on_change=store_lang,
         )
         st.markdown("### ICL Explorer")
         names = [*MODELS, CUSTOM]
@@ -77,7 +85,7 @@ def render_sidebar() -> None:
                 key="sb_upload",
             )
             if up is not None:
-                _load_upload(up.getvalue(), up.name, "Loaded {n} rows.")
+                _show_upload(f"file:{up.file_id}", up.getvalue, up.name, "Loaded {n} rows.")
             pasted = st.text_area(
                 t("...or paste CSV / JSONL here"),
                 key="sb_paste",
@@ -86,14 +94,26 @@ def render_sidebar() -> None:
             )
             if up is None and pasted.strip():
                 fmt_name = "pasted.jsonl" if pasted.lstrip().startswith("{") else "pasted.csv"
-                _load_upload(pasted.encode("utf-8"), fmt_name, "Loaded {n} pasted rows.")
-            if st.session_state.get(state.UPLOADED) is None:
+                try:
+                    raw = pasted.encode("utf-8")
+                except UnicodeEncodeError as exc:  # a lone surrogate: no file can hold it
+                    st.error(
+                        t(
+                            "The pasted text has an invalid character (a lone surrogate) at position "
+                            "{pos}; remove it and paste again.",
+                            pos=exc.start,
+                        )
+                    )
+                else:
+                    token = f"paste:{bytes_fingerprint(raw)}"
+                    _show_upload(token, lambda: raw, fmt_name, "Loaded {n} pasted rows.")
+            if state.uploaded_dataset() is None:
                 st.info(t("No file loaded yet: pages use SST-2 until you upload one."))
 
         st.session_state[state.DEVICE] = st.radio(
             t("Device"),
-            ["auto", "cpu", "cuda"],
-            index=["auto", "cpu", "cuda"].index(str(st.session_state[state.DEVICE])),
+            list(state.DEVICES),
+            index=list(state.DEVICES).index(str(st.session_state[state.DEVICE])),
             horizontal=True,
             key="sb_device",
             help=t("auto = CUDA when a GPU is present, else CPU."),

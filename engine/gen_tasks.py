@@ -18,7 +18,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal, get_args
 
@@ -27,6 +27,7 @@ import numpy as np
 from engine.cot import DEFAULT_TEMPLATE, GenDemo, parse_gen_template
 from engine.datasets import DataError
 from engine.errors import ConfigError, lookup
+from engine.fingerprint import content_fingerprint
 from engine.prompts import PromptError
 from engine.text_safety import SURROGATE_HINT, has_lone_surrogate
 
@@ -58,7 +59,9 @@ class GenTask:
         items: the items, in source order.
         answer_pattern: default regex reading the answer from generated text (None = first line).
         stop: default stop sequences.
-        source: ``"builtin:<name>"`` or ``"upload:<filename>"``.
+        source: ``"builtin:<name>"`` or ``"upload:<filename>"`` (a name: never a cache key).
+        fingerprint: sha256 of everything above (computed); caches and "same task?" checks
+            key on it, so two uploads with one file name never pass for each other.
     """
 
     name: str
@@ -70,8 +73,26 @@ class GenTask:
     answer_pattern: str | None = None
     stop: tuple[str, ...] = ("\n",)
     source: str = ""
+    fingerprint: str = field(init=False, default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "fingerprint",
+            content_fingerprint(
+                [
+                    self.name,
+                    self.title,
+                    self.description,
+                    self.instruction,
+                    self.template,
+                    [[it.input, it.output, it.reasoning, it.id] for it in self.items],
+                    self.answer_pattern,
+                    list(self.stop),
+                    self.source,
+                ]
+            ),
+        )
         try:
             fields = parse_gen_template(self.template)
         except PromptError as exc:

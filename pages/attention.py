@@ -82,7 +82,7 @@ if maybe_runner is None:
     st.stop()
 runner: HFRunner = maybe_runner
 seed = int(st.session_state.get(state.SEED, 0))
-model_name = runner.info.name
+model_name = state.model_key(runner)  # cache key: the loaded weights, device and dtype
 
 # ------------------------------------------------------------------------------- head scores
 st.header(t("Head scores"))
@@ -265,7 +265,7 @@ if request is not None:
         abl = AblationConfig((top, control), mode_r)
         queries = tuple(split.test[:nq_r])
         bar = st.progress(0.0, text=t("Evaluating..."))
-        key = (model_name, ds.source, len(ds.examples), seed, len(split.pool), nq_r)
+        key = (model_name, ds.fingerprint, seed, len(split.pool), nq_r)
         result = _ablation(
             key, cfg, abl, runner, tuple(split.pool), queries, lambda f, m: bar.progress(min(f, 1.0), text=m)
         )

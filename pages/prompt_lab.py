@@ -95,7 +95,7 @@ if snap_req != snap or scorer_req != scorer or cal_req != calibration:
     st.caption(t("The prompt changed since the last scoring: press **Score the prompt** to update."))
 try:
     with st.spinner(t("Scoring every label...")):
-        result = _score(runner.info.name, snap_req, scorer_req, cal_req, runner)
+        result = _score(state.model_key(runner), snap_req, scorer_req, cal_req, runner)
 except USER_ERRORS as exc:
     st.error(t_error(str(exc)))
     st.stop()

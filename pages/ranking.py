@@ -123,7 +123,7 @@ if run:
             system=system,
         )
         with st.spinner(t("Scoring {n} responses…", n=len(candidates))):
-            st.session_state[gv.RK_RESULT] = _rank(runner.info.name, cfg, runner)
+            st.session_state[gv.RK_RESULT] = _rank(state.model_key(runner), cfg, runner)
     except USER_ERRORS as exc:
         st.error(t_error(str(exc)))
         st.session_state.pop(gv.RK_RESULT, None)
