@@ -550,11 +550,34 @@ def label_counts(examples: Iterable[Example], label_names: Sequence[str] | None 
 def dataset_to_jsonl(examples: Iterable[Example]) -> str:
     """Serialises examples as JSONL lines ``{"text": ..., "label": ...}`` (UTF-8 text, for download).
 
-    The result reads back with :func:`parse_user_data`.
+    The result reads back with :func:`parse_user_data` (which splits lines on ``"\n"`` only, so
+    texts holding U+2028, U+2029 or U+0085, which JSON leaves unescaped, survive the round trip).
     """
     return "".join(
         json.dumps({"text": ex.text, "label": ex.label}, ensure_ascii=False) + "\n" for ex in examples
     )
+
+
+def dataset_to_csv(examples: Iterable[Example]) -> str:
+    """Serialises examples as CSV with a ``text,label`` header (UTF-8 text, for download).
+
+    Every field is quoted, so commas, quotes and line breaks inside texts read back exactly
+    with :func:`parse_user_data`.
+    """
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(["text", "label"])
+    writer.writerows([ex.text, ex.label] for ex in examples)
+    return out.getvalue()
+
+
+def split_jsonl_lines(text: str) -> list[str]:
+    """The lines of a JSONL text: split on ``"\n"`` only, a trailing ``"\r"`` dropped from each.
+
+    Why not ``str.splitlines``: it also breaks at U+2028, U+2029, U+0085 and other characters that
+    JSON writes unescaped inside strings, which cut an object in two.
+    """
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
 # --- user uploads ------------------------------------------------------------------------------------------
@@ -690,7 +713,7 @@ def _parse_jsonl(text: str) -> list[_Row]:
             raise DataError(f"duplicate keys {_listing(duplicates)}")
         return dict(pairs)
 
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    for line_no, line in enumerate(split_jsonl_lines(text), start=1):
         if not line.strip():
             continue
         try:

@@ -25,7 +25,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from engine.cot import DEFAULT_TEMPLATE, GenDemo, parse_gen_template
-from engine.datasets import DataError
+from engine.datasets import DataError, split_jsonl_lines
 from engine.errors import ConfigError, lookup
 from engine.fingerprint import content_fingerprint
 from engine.prompts import PromptError
@@ -445,7 +445,7 @@ def _check_columns(columns: Sequence[str], where: str) -> None:
 
 def _rows_jsonl(text: str) -> list[tuple[int, dict[str, Any]]]:
     rows: list[tuple[int, dict[str, Any]]] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    for line_no, line in enumerate(split_jsonl_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -466,6 +466,30 @@ def _rows_jsonl(text: str) -> list[tuple[int, dict[str, Any]]]:
         keys = sorted({k for _, r in rows for k in r})
         _check_columns(keys, "The JSONL objects")
     return rows
+
+
+def gen_items_to_jsonl(items: Sequence[GenItem]) -> str:
+    """Items as JSONL ``{"input", "output"[, "reasoning"]}`` lines; reads back with `parse_gen_upload`."""
+    with_reasoning = any(it.reasoning for it in items)
+    lines = []
+    for it in items:
+        obj = {"input": it.input, "output": it.output}
+        if with_reasoning:
+            obj["reasoning"] = it.reasoning
+        lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
+    return "".join(lines)
+
+
+def gen_items_to_csv(items: Sequence[GenItem]) -> str:
+    """Items as CSV with an ``input,output[,reasoning]`` header, every field quoted; reads back
+    with `parse_gen_upload`."""
+    with_reasoning = any(it.reasoning for it in items)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(["input", "output", "reasoning"] if with_reasoning else ["input", "output"])
+    for it in items:
+        writer.writerow([it.input, it.output, it.reasoning] if with_reasoning else [it.input, it.output])
+    return out.getvalue()
 
 
 def _line_list(lines: Sequence[int]) -> str:
