@@ -34,7 +34,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.prompts import DEFAULT_SEPARATOR, PromptError, check_prompt_text
+from engine.prompts import (
+    DEFAULT_SEPARATOR,
+    MAX_QUERY_CHARS,
+    PromptError,
+    check_demo_count,
+    check_prompt_size,
+    check_prompt_text,
+    fewest_dropped,
+)
 
 GEN_FIELDS = ("input", "reasoning", "output")
 DEFAULT_TEMPLATE = "Input: {input}\nOutput: {output}"
@@ -75,6 +83,10 @@ class GenFormat:
         check_prompt_text(self.instruction, "The instruction")
         check_prompt_text(self.separator, "The separator")
         check_prompt_text(self.trigger, "The chain-of-thought trigger")
+        check_prompt_size(self.template, "The template")
+        check_prompt_size(self.instruction, "The instruction")
+        check_prompt_size(self.separator, "The separator")
+        check_prompt_size(self.trigger, "The chain-of-thought trigger")
         parse_gen_template(self.template)
         if self.zero_shot_cot and not self.trigger.strip():
             raise PromptError(
@@ -203,8 +215,10 @@ def gold_completion(fmt: GenFormat, output: str, reasoning: str = "") -> str | N
 
 
 def validate_gen_demos(fmt: GenFormat, demos: Sequence[GenDemo]) -> None:
+    check_demo_count(len(demos))
     for i, d in enumerate(demos, start=1):
         for part in (d.input, d.output, d.reasoning):
+            check_prompt_size(part, f"Demonstration {i}")
             check_prompt_text(part, f"Demonstration {i}")
         if not d.input.strip():
             raise PromptError(f"Demonstration {i} has an empty input; fill it in or delete the row.")
@@ -241,29 +255,36 @@ def build_gen_prompt(
     """
     if not query.strip():
         raise PromptError("The query is empty; type an input to generate for.")
+    check_prompt_size(query, "The query", MAX_QUERY_CHARS)
     check_prompt_text(query, "The query")
     validate_gen_demos(fmt, demos)
-    kept = [GenDemo(d.input.strip(), d.output.strip(), d.reasoning.strip()) for d in demos]
-    n_dropped = 0
-    while True:
-        parts = [fmt.instruction.strip()] if fmt.instruction.strip() else []
-        parts += [render_gen_demo(fmt, d) for d in kept]
-        parts.append(render_gen_query(fmt, query.strip()))
-        full = fmt.separator.join(parts)
+    stripped = [GenDemo(d.input.strip(), d.output.strip(), d.reasoning.strip()) for d in demos]
+    head = [fmt.instruction.strip()] if fmt.instruction.strip() else []
+    rendered = [render_gen_demo(fmt, d) for d in stripped]
+    tail = render_gen_query(fmt, query.strip())
+
+    def assemble(n_dropped: int) -> tuple[str, str]:
+        full = fmt.separator.join([*head, *rendered[n_dropped:], tail])
         text = full.rstrip(" \t")
-        prefix = full[len(text) :]
-        if count_tokens is None:
-            return GenPrompt(text, tuple(kept), n_dropped, prefix, None)
-        n_tokens = count_tokens(text)
-        if max_tokens is None or n_tokens + reserve_tokens <= max_tokens:
-            return GenPrompt(text, tuple(kept), n_dropped, prefix, n_tokens)
-        if not kept:
-            raise PromptError(
-                f"The prompt is too long: the query alone takes {n_tokens} tokens (+{reserve_tokens} to "
-                f"generate) but the model's context is {max_tokens} tokens. Shorten the query or instruction."
-            )
-        kept.pop(0)
-        n_dropped += 1
+        return text, full[len(text) :]
+
+    if count_tokens is None:
+        text, prefix = assemble(0)
+        return GenPrompt(text, tuple(stripped), 0, prefix, None)
+    counter = count_tokens
+    if max_tokens is None:
+        text, prefix = assemble(0)
+        return GenPrompt(text, tuple(stripped), 0, prefix, counter(text))
+    n_dropped, n_tokens = fewest_dropped(
+        len(stripped), lambda d: counter(assemble(d)[0]), max_tokens - reserve_tokens
+    )
+    if n_tokens + reserve_tokens > max_tokens:
+        raise PromptError(
+            f"The prompt is too long: the query alone takes {n_tokens} tokens (+{reserve_tokens} to "
+            f"generate) but the model's context is {max_tokens} tokens. Shorten the query or instruction."
+        )
+    text, prefix = assemble(n_dropped)
+    return GenPrompt(text, tuple(stripped[n_dropped:]), n_dropped, prefix, n_tokens)
 
 
 def compile_answer_pattern(pattern: str) -> re.Pattern[str]:

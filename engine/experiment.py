@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.prompts import MAX_DEMOS
 from engine.text_safety import SURROGATE_HINT, has_lone_surrogate, replace_lone_surrogates
 
 APP_VERSION = "0.1.0"
@@ -115,6 +116,10 @@ def from_dict(d: Any) -> Experiment:
     demos_raw = d.get("demos", [])
     if not isinstance(demos_raw, list):
         raise ConfigError("Field 'demos' must be a list of {text, label} objects.")
+    if len(demos_raw) > MAX_DEMOS:
+        raise ConfigError(
+            f"The experiment has {len(demos_raw):,} demonstrations; this app takes at most {MAX_DEMOS}."
+        )
     demos: list[tuple[str, str]] = []
     for i, item in enumerate(demos_raw):
         if (

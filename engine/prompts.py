@@ -12,7 +12,12 @@ words are stored without surrounding whitespace; the template decides the spacin
 
 When the prompt does not fit the model's context, demonstrations are dropped from the far end
 (the first ones, farthest from the query) and the result says how many were dropped; the query
-and the label are never cut.
+and the label are never cut. How many to drop is found by a binary search over the number
+dropped (`fewest_dropped`): O(log k) tokenisations instead of one per dropped demonstration.
+
+Inputs are capped before anything is tokenised (`MAX_DEMOS`, `MAX_QUERY_CHARS`, `MAX_TEXT_CHARS`),
+so a pasted novel or a hand-edited experiment file with thousands of demonstrations is refused
+with a message instead of costing the server minutes and gigabytes.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from engine.text_safety import SURROGATE_HINT, has_lone_surrogate
 SegmentKind = Literal["instruction", "demo", "query", "separator"]
 DEFAULT_SEPARATOR = "\n\n"
 ALLOWED_FIELDS = ("text", "label")
+MAX_DEMOS = 512  # demonstrations in one prompt; far above any context this app's models have
+MAX_QUERY_CHARS = 20_000  # characters of a query
+MAX_TEXT_CHARS = 20_000  # characters of one demonstration text, the instruction or the template
 
 
 class PromptError(ValueError):
@@ -41,6 +49,56 @@ def check_prompt_text(value: str, what: str) -> str:
     if has_lone_surrogate(value):
         raise PromptError(f"{what} contains {SURROGATE_HINT}; retype or delete that character.")
     return value
+
+
+def check_prompt_size(value: str, what: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Refuses text over `limit` characters before it reaches the tokenizer."""
+    if len(value) > limit:
+        raise PromptError(f"{what} is too long ({len(value):,} characters; at most {limit:,}). Shorten it.")
+    return value
+
+
+def check_demo_count(n: int) -> None:
+    """Refuses more than `MAX_DEMOS` demonstrations before any is rendered or tokenised."""
+    if n > MAX_DEMOS:
+        raise PromptError(f"{n:,} demonstrations are too many for one prompt; use at most {MAX_DEMOS}.")
+
+
+def fewest_dropped(n: int, n_tokens: Callable[[int], int], budget: int) -> tuple[int, int]:
+    """The fewest far demonstrations to drop so that the prompt fits, by binary search.
+
+    Args:
+        n: number of demonstrations.
+        n_tokens: token count of the prompt with the first ``d`` demonstrations dropped.
+        budget: the most tokens the prompt may have.
+
+    Returns:
+        ``(d, n_tokens(d))`` for the smallest ``d`` in ``0..n`` with ``n_tokens(d) <= budget``, or
+        ``(n, n_tokens(n))`` when even the query alone does not fit (the caller reports it).
+
+    The count shrinks as far demonstrations are dropped (the kept prompt is a suffix of the
+    longer one), so the smallest fitting ``d`` is the one dropping them one at a time would
+    find; this costs at most ``2 + ceil(log2(n + 1))`` counts instead of up to ``n + 1``.
+    """
+    counts: dict[int, int] = {}
+
+    def count(d: int) -> int:
+        if d not in counts:
+            counts[d] = n_tokens(d)
+        return counts[d]
+
+    if count(0) <= budget or n == 0:
+        return 0, count(0)
+    if count(n) > budget:
+        return n, count(n)
+    lo, hi = 0, n  # count(lo) > budget >= count(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if count(mid) <= budget:
+            hi = mid
+        else:
+            lo = mid
+    return hi, count(hi)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +128,9 @@ class PromptFormat:
         check_prompt_text(self.template, "The template")
         check_prompt_text(self.instruction, "The instruction")
         check_prompt_text(self.separator, "The separator")
+        check_prompt_size(self.template, "The template")
+        check_prompt_size(self.instruction, "The instruction")
+        check_prompt_size(self.separator, "The separator")
         parse_template(self.template)
 
     @property
@@ -205,7 +266,10 @@ def label_continuation(prompt_text: str, label_word: str) -> tuple[str, str]:
 
 
 def validate_demos(demos: Sequence[Demo], label_names: Sequence[str] | None = None) -> None:
+    check_demo_count(len(demos))
     for i, d in enumerate(demos):
+        check_prompt_size(d.text, f"Demonstration {i + 1}")
+        check_prompt_size(d.label, f"The label of demonstration {i + 1}")
         check_prompt_text(d.text, f"Demonstration {i + 1}")
         check_prompt_text(d.label, f"The label of demonstration {i + 1}")
         if not d.text.strip():
@@ -245,28 +309,32 @@ def build_prompt(
     """
     if not query.strip():
         raise PromptError("The query is empty; type an input to classify.")
+    check_prompt_size(query, "The query", MAX_QUERY_CHARS)
     check_prompt_text(query, "The query")
     validate_demos(demos)
     words = clean_label_words(label_words)
     missing = sorted({d.label for d in demos} - set(words))
     if missing:
         raise PromptError(f"No label word for label(s): {', '.join(missing)}.")
-    kept = list(demos)
-    n_dropped = 0
-    while True:
-        prompt = _assemble(fmt, kept, query, words)
-        if count_tokens is None:
-            return Prompt(prompt.text, prompt.demos, n_dropped, prompt.segments, None)
-        n_tokens = count_tokens(prompt.text)
-        if max_tokens is None or n_tokens + reserve_tokens <= max_tokens:
-            return Prompt(prompt.text, prompt.demos, n_dropped, prompt.segments, n_tokens)
-        if not kept:
-            raise PromptError(
-                f"The prompt is too long: the query alone takes {n_tokens} tokens (+{reserve_tokens} for "
-                f"the label) but the model's context is {max_tokens} tokens. Shorten the query or instruction."
-            )
-        kept.pop(0)
-        n_dropped += 1
+    if count_tokens is None:
+        prompt = _assemble(fmt, demos, query, words)
+        return Prompt(prompt.text, prompt.demos, 0, prompt.segments, None)
+    counter = count_tokens
+    if max_tokens is None:
+        prompt = _assemble(fmt, demos, query, words)
+        return Prompt(prompt.text, prompt.demos, 0, prompt.segments, counter(prompt.text))
+    n_dropped, n_tokens = fewest_dropped(
+        len(demos),
+        lambda d: counter(_assemble(fmt, demos[d:], query, words).text),
+        max_tokens - reserve_tokens,
+    )
+    if n_tokens + reserve_tokens > max_tokens:
+        raise PromptError(
+            f"The prompt is too long: the query alone takes {n_tokens} tokens (+{reserve_tokens} for "
+            f"the label) but the model's context is {max_tokens} tokens. Shorten the query or instruction."
+        )
+    prompt = _assemble(fmt, demos[n_dropped:], query, words)
+    return Prompt(prompt.text, prompt.demos, n_dropped, prompt.segments, n_tokens)
 
 
 def _assemble(fmt: PromptFormat, demos: Sequence[Demo], query: str, words: Mapping[str, str]) -> Prompt:

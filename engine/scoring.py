@@ -56,12 +56,16 @@ import numpy as np
 
 from engine.errors import ConfigError, lookup
 from engine.prompts import (
+    MAX_QUERY_CHARS,
     Demo,
     Prompt,
     PromptError,
     PromptFormat,
     build_prompt,
+    check_demo_count,
+    check_prompt_size,
     clean_label_words,
+    fewest_dropped,
     label_continuation,
     render_query,
     split_template,
@@ -296,26 +300,29 @@ def build_channel_texts(
     """
     ct = template if template is not None else channel_template(fmt.template)
     x, y, _z = parse_channel_template(ct)
-    kept = list(demos)
-    n_dropped = 0
-    while True:
-        parts = [fmt.instruction.strip()] if fmt.instruction.strip() else []
-        parts += [_render(ct, label=words[d.label], text=d.text) for d in kept]
+    check_demo_count(len(demos))
+    check_prompt_size(query, "The query", MAX_QUERY_CHARS)
+    head_parts = [fmt.instruction.strip()] if fmt.instruction.strip() else []
+    rendered = [_render(ct, label=words[d.label], text=d.text) for d in demos]
+
+    def texts(n_dropped: int) -> list[tuple[str, str]]:
+        parts = [*head_parts, *rendered[n_dropped:]]
         head = fmt.separator.join(parts)
-        out = []
-        for word in words.values():
-            context = (head + fmt.separator if parts else "") + _render(x) + word + _render(y)
-            out.append((context, query))
-        longest = max(len(runner.encode(c + q)) for c, q in out)
-        if longest <= runner.info.n_ctx:
-            return out, n_dropped
-        if not kept:
-            raise PromptError(
-                f"The channel prompt is too long ({longest} tokens) for the model's context "
-                f"({runner.info.n_ctx}) even without demonstrations. Shorten the query or instruction."
-            )
-        kept.pop(0)
-        n_dropped += 1
+        return [
+            ((head + fmt.separator if parts else "") + _render(x) + word + _render(y), query)
+            for word in words.values()
+        ]
+
+    def longest(n_dropped: int) -> int:
+        return max(len(runner.encode(c + q)) for c, q in texts(n_dropped))
+
+    n_dropped, n_tokens = fewest_dropped(len(demos), longest, runner.info.n_ctx)
+    if n_tokens > runner.info.n_ctx:
+        raise PromptError(
+            f"The channel prompt is too long ({n_tokens} tokens) for the model's context "
+            f"({runner.info.n_ctx}) even without demonstrations. Shorten the query or instruction."
+        )
+    return texts(n_dropped), n_dropped
 
 
 # ----------------------------------------------------------------------------------- scorers
