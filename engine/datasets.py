@@ -62,6 +62,11 @@ Cleanup = Literal["none", "ptb", "news", "tweet"]
 
 UPLOAD_TEMPLATE = "Input: {text}\nLabel: {label}"
 _MAX_LISTED = 5  # how many line numbers / values an error message lists before "and N more"
+# Upload caps: a shared server parses every upload; these keep one file from taking seconds and
+# gigabytes per rerun. The UI sets Streamlit's server.maxUploadSize from MAX_UPLOAD_BYTES.
+MAX_UPLOAD_BYTES = 20_000_000  # checked before decoding
+MAX_ROWS = 50_000  # data rows, counted while parsing: the reader stops at the cap
+MAX_LABELS = 50  # distinct labels of a classification upload
 
 
 class DataError(ValueError):
@@ -662,7 +667,13 @@ def _check_header(columns: list[str], where: str) -> dict[str, int]:
     return {c: i for i, c in enumerate(normalised)}
 
 
-def _parse_csv(text: str, delimiter: str) -> list[_Row]:
+def _too_many_rows(max_rows: int) -> DataError:
+    return DataError(
+        f"The file has more than {max_rows:,} rows; upload at most {max_rows:,} (a sample of the data)."
+    )
+
+
+def _parse_csv(text: str, delimiter: str, max_rows: int = MAX_ROWS) -> list[_Row]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     header_line = 1
@@ -688,6 +699,8 @@ def _parse_csv(text: str, delimiter: str) -> list[_Row]:
                     f"Malformed CSV: line {line} has {_plural(len(record), 'field')} but the header "
                     f"(line {header_line}) has {len(header)}.{hint}"
                 )
+            if len(rows) >= max_rows:
+                raise _too_many_rows(max_rows)
             rows.append(_Row(line=line, fields={k: record[i] for k, i in positions.items()}))
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
@@ -702,7 +715,7 @@ def _parse_csv(text: str, delimiter: str) -> list[_Row]:
     return rows
 
 
-def _parse_jsonl(text: str) -> list[_Row]:
+def _parse_jsonl(text: str, max_rows: int = MAX_ROWS) -> list[_Row]:
     rows: list[_Row] = []
     keys: dict[str, None] = {}
 
@@ -716,6 +729,8 @@ def _parse_jsonl(text: str) -> list[_Row]:
     for line_no, line in enumerate(split_jsonl_lines(text), start=1):
         if not line.strip():
             continue
+        if len(rows) >= max_rows:
+            raise _too_many_rows(max_rows)
         try:
             obj = json.loads(line, object_pairs_hook=no_duplicates)
         except DataError as exc:
@@ -771,8 +786,10 @@ def parse_user_data(
     filename: str,
     *,
     label_names: Sequence[str] | None = None,
-    max_bytes: int = 20_000_000,
+    max_bytes: int = MAX_UPLOAD_BYTES,
     max_text_chars: int = 10_000,
+    max_rows: int = MAX_ROWS,
+    max_labels: int = MAX_LABELS,
     name: str | None = None,
 ) -> Dataset:
     """Parses an uploaded CSV or JSONL file with ``text`` and ``label`` columns into a data set.
@@ -788,6 +805,8 @@ def parse_user_data(
         label_names: Allowed labels, in order; if None, the labels found in order of first appearance.
         max_bytes: Largest accepted file size.
         max_text_chars: Longest accepted text, in characters.
+        max_rows: Most data rows; the reader stops and refuses the file at the next one.
+        max_labels: Most distinct labels (given or found).
         name: Name of the data set; defaults to the file name without extension.
 
     Returns:
@@ -811,6 +830,8 @@ def parse_user_data(
             raise DataError("The label names must be non-empty strings.")
         if len(set(label_names)) != len(label_names):
             raise DataError(f"The label names contain duplicates: {label_names}.")
+        if len(label_names) > max_labels:
+            raise DataError(f"{len(label_names)} label names are too many; use at most {max_labels}.")
     text, encoding = _decode(data)
     note = "" if encoding in {"utf-8", "utf-8-sig", "ascii"} else f" (file decoded as {encoding})"
     if not text.strip():
@@ -826,14 +847,14 @@ def parse_user_data(
                     "The file is a JSON array; upload JSON Lines instead (one object per line, "
                     'like {"text": "...", "label": "..."}).'
                 )
-            rows = _parse_jsonl(text)
+            rows = _parse_jsonl(text, max_rows)
             kind = "JSONL"
         else:
             first_line = content.splitlines()[0]
             delimiter = "\t" if suffix == ".tsv" else ","
             if delimiter not in first_line:
                 delimiter = next((d for d in ("\t", ";", "|") if d in first_line), delimiter)
-            rows = _parse_csv(text, delimiter)
+            rows = _parse_csv(text, delimiter, max_rows)
             kind = "CSV"
         if not rows:
             raise DataError(f"The {kind} file has no data rows.")
@@ -863,6 +884,11 @@ def parse_user_data(
             names = tuple(label_names)
         else:
             names = tuple(_unique_in_order(labels))
+            if len(names) > max_labels:
+                raise DataError(
+                    f"The file has {len(names):,} distinct labels; a classification upload may have at most "
+                    f"{max_labels} (is the `label` column the right one?)."
+                )
             if len(names) < 2:
                 raise DataError(
                     f"The file has only one label ({names[0]!r}); a classification task needs at least two."

@@ -25,7 +25,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from engine.cot import DEFAULT_TEMPLATE, GenDemo, parse_gen_template
-from engine.datasets import DataError, split_jsonl_lines
+from engine.datasets import MAX_ROWS, DataError, split_jsonl_lines
 from engine.errors import ConfigError, lookup
 from engine.fingerprint import content_fingerprint
 from engine.prompts import PromptError
@@ -400,6 +400,10 @@ def _cell(value: Any, column: str, line: int) -> str:
     )
 
 
+def _too_many_rows() -> DataError:
+    return DataError(f"The file has more than {MAX_ROWS:,} rows; upload at most {MAX_ROWS:,}.")
+
+
 def _rows_csv(text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
@@ -422,6 +426,8 @@ def _rows_csv(text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
                     f"Malformed CSV: line {line} has {len(record)} fields but the header has {len(header)}. "
                     "Put texts that contain the delimiter in double quotes."
                 )
+            if len(rows) >= MAX_ROWS:
+                raise _too_many_rows()
             rows.append((line, dict(zip(header, record, strict=True))))
     except csv.Error as exc:
         raise DataError(f"Malformed CSV: the row starting on line {start}: {exc}.") from None
@@ -448,6 +454,8 @@ def _rows_jsonl(text: str) -> list[tuple[int, dict[str, Any]]]:
     for line_no, line in enumerate(split_jsonl_lines(text), start=1):
         if not line.strip():
             continue
+        if len(rows) >= MAX_ROWS:
+            raise _too_many_rows()
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
