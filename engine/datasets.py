@@ -35,6 +35,7 @@ import io
 import json
 import pickle
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -641,18 +642,44 @@ def _decode(data: bytes) -> tuple[str, str]:
         )
     import charset_normalizer  # lazily: only needed for non-UTF-8 uploads
 
-    best = charset_normalizer.from_bytes(data).best()
+    matches = charset_normalizer.from_bytes(data)
+    best = matches.best()
     if best is None:
         raise DataError(
             "The file could not be decoded: it is not UTF-8 and no other text encoding fits. "
             "Save it as UTF-8 and upload it again."
         )
+    # On a small file several 8-bit code pages fit equally well and the detector picks the first
+    # (cp1250: "naïve" -> "naďve"). Windows-1252 is by far the most common of them (Excel's CSV
+    # export in Western Europe and the Americas), so it wins every tie.
+    tied = [m for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence]
+    for m in tied:
+        if m.encoding == "cp1252":
+            return str(m), "cp1252"
     return str(best), str(best.encoding)
+
+
+def normalise_label(text: str) -> str:
+    """A label or column name as compared: NFC, no format characters (Unicode Cf: zero-width
+    spaces, joiners, BOMs, direction marks), no surrounding whitespace.
+
+    Why: ``pos`` and ``pos\u200b``, or NFC and NFD ``café``, look the same to a user but would
+    count as different labels (or a `text` column would not be found).
+    """
+    if any(unicodedata.category(ch) == "Cf" for ch in text):
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    # NFC after the removal (a removed character may have kept two composable ones apart), so that
+    # normalising twice changes nothing
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def _column_key(name: str) -> str:
+    return normalise_label(name).lower()
 
 
 def _check_header(columns: list[str], where: str) -> dict[str, int]:
     """Checks a header for duplicates and the required columns; returns name -> position."""
-    normalised = [c.strip().lower() for c in columns]
+    normalised = [_column_key(c) for c in columns]
     duplicates = _unique_in_order(c for i, c in enumerate(normalised) if c and c in normalised[:i])
     if duplicates:
         raise DataError(f"{where} has duplicate column names: {_listing(duplicates)}. Rename or drop them.")
@@ -739,6 +766,11 @@ def _parse_jsonl(text: str, max_rows: int = MAX_ROWS) -> list[_Row]:
             raise DataError(
                 f"Malformed JSONL: line {line_no} is not valid JSON ({exc.msg}, column {exc.colno})."
             ) from None
+        except RecursionError:
+            raise DataError(
+                f"Malformed JSONL: line {line_no} is nested too deeply; each line must be a flat object "
+                'like {"text": "...", "label": "..."}.'
+            ) from None
         if not isinstance(obj, dict):
             raise DataError(
                 f"Malformed JSONL: line {line_no} holds a JSON {type(obj).__name__}; each line must be an "
@@ -746,7 +778,7 @@ def _parse_jsonl(text: str, max_rows: int = MAX_ROWS) -> list[_Row]:
             )
         if any(has_lone_surrogate(str(k)) for k in obj):
             raise DataError(f"Line {line_no}: a field name contains {SURROGATE_HINT}; fix or remove it.")
-        lowered = {str(k).strip().lower(): v for k, v in obj.items()}
+        lowered = {_column_key(str(k)): v for k, v in obj.items()}
         if len(lowered) != len(obj):
             raise DataError(
                 f"Line {line_no} has keys that differ only in case or spaces: {_listing(list(obj))}."
@@ -825,7 +857,7 @@ def parse_user_data(
             f"The file is {_size(len(data))}, over the {_size(max_bytes)} limit; upload a smaller sample."
         )
     if label_names is not None:
-        label_names = [str(x).strip() for x in label_names]
+        label_names = [normalise_label(str(x)) for x in label_names]
         if not label_names or any(not x for x in label_names):
             raise DataError("The label names must be non-empty strings.")
         if len(set(label_names)) != len(label_names):
@@ -860,7 +892,7 @@ def parse_user_data(
             raise DataError(f"The {kind} file has no data rows.")
 
         texts = [_cell_to_str(r.fields.get("text"), "text", r.line) for r in rows]
-        labels = [_cell_to_str(r.fields.get("label"), "label", r.line) for r in rows]
+        labels = [normalise_label(_cell_to_str(r.fields.get("label"), "label", r.line)) for r in rows]
         empty_text = [r for r, t in zip(rows, texts, strict=True) if not t]
         if empty_text:
             raise DataError(f"Empty text on {_lines(empty_text)}; fill in or remove these rows.")

@@ -13,6 +13,7 @@ import base64
 import json
 import zlib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.errors import ConfigError
@@ -45,6 +46,11 @@ class Experiment:
         settings: per-page settings (scorer, calibration, k, retrieval, ...), JSON values.
         language: UI language code.
         app_version: the version that saved it.
+
+    Saved files and links never hold an absolute model path (it tells whoever receives the file
+    the server's or the author's directory layout): a path under the home directory is saved as
+    ``~/<relative path>`` (it still loads for the same user), any other absolute path as its base
+    name only. Registry names and hub ids are saved as they are. See `portable_model_name`.
     """
 
     model: str
@@ -63,10 +69,23 @@ class Experiment:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["model"] = portable_model_name(self.model)
         d["demos"] = [{"text": t, "label": lab} for t, lab in self.demos]
         d["label_words"] = dict(self.label_words)
         d["settings"] = dict(self.settings)
         return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **d}
+
+
+def portable_model_name(model: str) -> str:
+    """`model` as saved in a file or link: ``~/...`` under the home directory, the base name for any
+    other absolute path, unchanged otherwise (registry names, hub ids, relative paths)."""
+    path = PurePosixPath(model)
+    if not path.is_absolute():
+        return model
+    try:
+        return "~/" + path.relative_to(PurePosixPath(Path.home())).as_posix()
+    except ValueError:
+        return path.name or model
 
 
 def _check_text(value: str, where: str) -> str:
@@ -183,6 +202,8 @@ def loads(text: str | bytes) -> Experiment:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"The experiment file is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
+    except RecursionError:
+        raise ConfigError("The experiment file is nested too deeply to be an experiment.") from None
     return from_dict(data)
 
 

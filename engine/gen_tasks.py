@@ -25,7 +25,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from engine.cot import DEFAULT_TEMPLATE, GenDemo, parse_gen_template
-from engine.datasets import MAX_ROWS, DataError, split_jsonl_lines
+from engine.datasets import MAX_ROWS, DataError, normalise_label, split_jsonl_lines
 from engine.errors import ConfigError, lookup
 from engine.fingerprint import content_fingerprint
 from engine.prompts import PromptError
@@ -415,7 +415,7 @@ def _rows_csv(text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
             if not record or all(not f.strip() for f in record):
                 continue
             if header is None:
-                header = [c.strip().lower() for c in record]
+                header = [normalise_label(c).lower() for c in record]
                 dup = sorted({c for c in header if c and header.count(c) > 1})
                 if dup:
                     raise DataError(f"The CSV header has duplicate columns: {', '.join(dup)}.")
@@ -462,6 +462,8 @@ def _rows_jsonl(text: str) -> list[tuple[int, dict[str, Any]]]:
             raise DataError(
                 f"Malformed JSONL: line {line_no} is not valid JSON ({exc.msg}, column {exc.colno})."
             ) from None
+        except RecursionError:
+            raise DataError(f"Malformed JSONL: line {line_no} is nested too deeply.") from None
         if not isinstance(obj, dict):
             raise DataError(
                 f"Malformed JSONL: line {line_no} holds a JSON {type(obj).__name__}; each line must be an object "
@@ -469,7 +471,7 @@ def _rows_jsonl(text: str) -> list[tuple[int, dict[str, Any]]]:
             )
         if any(has_lone_surrogate(str(k)) for k in obj):
             raise DataError(f"Line {line_no}: a field name contains {SURROGATE_HINT}; fix or remove it.")
-        rows.append((line_no, {str(k).strip().lower(): v for k, v in obj.items()}))
+        rows.append((line_no, {normalise_label(str(k)).lower(): v for k, v in obj.items()}))
     if rows:
         keys = sorted({k for _, r in rows for k in r})
         _check_columns(keys, "The JSONL objects")

@@ -27,8 +27,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.runner import HFRunner, ProgressFn, pick_device
+from engine.text_safety import has_lone_surrogate
 
 DEFAULT_MODEL = "smollm2-135m"
+# Longest model name / path accepted; longer ones are refused before touching the file system
+# (a 5,000-character name raised "OSError: File name too long").
+MAX_MODEL_NAME_CHARS = 1024
 SourceKind = Literal["gguf", "dir", "hub_cache"]
 
 
@@ -108,39 +112,60 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-def resolve(name: str) -> ModelSource:
-    """Maps a registry name, path or hub id to weights on disk, or raises `ModelLoadError`."""
+def check_model_name(name: str) -> str:
+    """The stripped name, or `ModelLoadError` for one no file name or model id can be.
+
+    Why: over-long names, NUL bytes and lone surrogates make the file system calls raise
+    ``OSError`` / ``ValueError`` (a traceback instead of a message, also through a shared link).
+    """
     name = name.strip()
     if not name:
         raise ModelLoadError("Enter a model name, a local directory, a .gguf file or a Hugging Face id.")
+    if len(name) > MAX_MODEL_NAME_CHARS:
+        raise ModelLoadError(
+            f"The model name is too long ({len(name):,} characters; at most {MAX_MODEL_NAME_CHARS:,})."
+        )
+    if "\x00" in name or has_lone_surrogate(name):
+        raise ModelLoadError("The model name contains characters that no file name or model id can hold.")
+    return name
+
+
+def _not_loadable(name: str) -> ModelLoadError:
+    """One message for every non-registry name that does not resolve.
+
+    The same words whether the path does not exist, exists but is not a model, or cannot be read,
+    so the app cannot be used to probe which paths exist on the server.
+    """
+    return ModelLoadError(
+        f"Could not load model {name!r}: not a bundled model name ({', '.join(MODELS)}), nor a local model "
+        "directory (config.json with .safetensors weights) or .gguf file this app can read, and "
+        f"{name!r} is not in the local Hugging Face cache (this app never downloads models)."
+    )
+
+
+def resolve(name: str) -> ModelSource:
+    """Maps a registry name, path or hub id to weights on disk, or raises `ModelLoadError`.
+
+    Only safetensors directories and GGUF files are accepted (pickled checkpoints can execute code).
+    """
+    name = check_model_name(name)
     if name in MODELS:
         return ModelSource("gguf", MODELS[name].locate(cache_dir()), name)
-    path = Path(name).expanduser()
-    if name.endswith(".gguf"):
-        if not path.is_file():
-            raise ModelLoadError(f"GGUF file not found: {path}")
-        return ModelSource("gguf", path.resolve(), name)
-    if path.is_dir():
-        if not (path / "config.json").exists():
-            raise ModelLoadError(f"{path} has no config.json, so it is not a Hugging Face model directory.")
-        if not any(path.glob("*.safetensors")):
-            raise ModelLoadError(
-                f"{path} has no .safetensors weights. Only safetensors are loaded (pickled "
-                "checkpoints can execute code)."
-            )
-        return ModelSource("dir", path.resolve(), name)
-    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
-        snapshot = _hub_snapshot(name)
-        if snapshot is None:
-            raise ModelLoadError(
-                f"'{name}' is not in the local Hugging Face cache and this app never downloads models. "
-                f"Known models: {', '.join(MODELS)}; or give a local directory or .gguf file."
-            )
-        return ModelSource("dir", snapshot, name)
-    raise ModelLoadError(
-        f"Unknown model '{name}'. Known models: {', '.join(MODELS)}; or give a local directory, a .gguf "
-        "file, or a Hugging Face id already in the local cache."
-    )
+    try:
+        path = Path(name).expanduser()
+        if name.endswith(".gguf"):
+            if path.is_file():
+                return ModelSource("gguf", path.resolve(), name)
+        elif path.is_dir():
+            if (path / "config.json").is_file() and any(path.glob("*.safetensors")):
+                return ModelSource("dir", path.resolve(), name)
+        elif name.count("/") == 1 and not name.startswith((".", "/", "~")):
+            snapshot = _hub_snapshot(name)
+            if snapshot is not None:
+                return ModelSource("dir", snapshot, name)
+    except (OSError, ValueError, RuntimeError):
+        pass  # unreadable, or not a valid path here: the same answer as "not found"
+    raise _not_loadable(name)
 
 
 def _hub_snapshot(repo_id: str) -> Path | None:

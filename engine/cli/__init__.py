@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+MAX_SEED = 2**32 - 1  # seeds are passed to numpy / torch generators as unsigned 32-bit values
+
 # name -> module; a new sub-command is one entry here plus its module.
 COMMANDS: dict[str, str] = {
     "evaluate": "engine.cli.evaluate",
@@ -47,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         mod.add_arguments(p)  # type: ignore[attr-defined]
         p.set_defaults(_run=mod.run)  # type: ignore[attr-defined]
     args = parser.parse_args(argv)
+    seed = getattr(args, "seed", None)
+    if isinstance(seed, int) and not 0 <= seed <= MAX_SEED:
+        # numpy's generators take 0 .. 2**32 - 1 here; a bare ValueError would be a traceback
+        print(f"error: --seed must be an integer from 0 to {MAX_SEED}, got {seed}.", file=sys.stderr)
+        return 2
     try:
         return int(args._run(args))
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.datasets import Example, dataset_to_csv, dataset_to_jsonl, parse_user_data
+from engine.datasets import Example, dataset_to_csv, dataset_to_jsonl, normalise_label, parse_user_data
 from engine.gen_tasks import GenItem, gen_items_to_csv, gen_items_to_jsonl, parse_gen_upload
 
 _TEXT = (
@@ -27,8 +27,8 @@ _CELL = st.one_of(_TEXT, _TRICKY)
 
 
 def _label() -> st.SearchStrategy[str]:
-    """Labels as an upload leaves them (stripped, non-empty)."""
-    return _CELL
+    """Labels as an upload leaves them (normalised, non-empty); see `normalise_label`."""
+    return _CELL.map(normalise_label).filter(bool)
 
 
 _ROWS = st.lists(st.tuples(_CELL, _label()), min_size=0, max_size=8)

@@ -17,9 +17,9 @@ def test_registry_names() -> None:
     ("name", "message"),
     [
         ("", "Enter a model"),
-        ("no-such-model", "Unknown model 'no-such-model'. Known models: smollm2-135m"),
+        ("no-such-model", "Could not load model 'no-such-model': not a bundled model name \\(smollm2-135m"),
         ("someone/not-downloaded-model-xyz", "not in the local Hugging Face cache"),
-        ("/nonexistent/file.gguf", "GGUF file not found"),
+        ("/nonexistent/file.gguf", "Could not load model '/nonexistent/file.gguf'"),
     ],
 )
 def test_unknown_models_give_clear_messages(name: str, message: str) -> None:
@@ -35,7 +35,7 @@ def test_directory_without_safetensors_is_refused(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ModelLoadError, match=r"config\.json"):
-        resolve(str(empty))
+        resolve(str(empty))  # the same message as for a missing path (#12: no probing of paths)
 
 
 def test_sha256_memo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
