@@ -128,10 +128,17 @@ def from_dict(d: Any) -> Experiment:
     if d.get("schema") != SCHEMA:
         raise ConfigError("This JSON is not an ICL Explorer experiment (missing or wrong 'schema').")
     version = d.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ConfigError(
-            f"Experiment schema version {version!r} is newer than this app understands ({SCHEMA_VERSION})."
+            "The experiment file has no valid 'schema_version' (a positive integer); it was not saved by "
+            "ICL Explorer or has been edited."
         )
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"Experiment schema version {version} is newer than this app understands ({SCHEMA_VERSION}); "
+            "open it with a newer ICL Explorer."
+        )
+    # older schema versions load: every field added since has a default
     demos_raw = d.get("demos", [])
     if not isinstance(demos_raw, list):
         raise ConfigError("Field 'demos' must be a list of {text, label} objects.")
@@ -177,6 +184,20 @@ def from_dict(d: Any) -> Experiment:
         settings=tuple(sorted(settings_raw.items())),
         language=_str(d, "language", "en"),
         app_version=_str(d, "app_version", "unknown"),
+    )
+
+
+def version_note(exp: Experiment) -> str | None:
+    """A sentence for the UI when `exp` was saved by another app version (None when the same).
+
+    Why: results may differ between versions (models, scorers, defaults), so a loaded experiment
+    from another version loads but says so.
+    """
+    if exp.app_version == APP_VERSION:
+        return None
+    return (
+        f"This experiment was saved by ICL Explorer {exp.app_version}; this is {APP_VERSION}. "
+        "It loads, but results may differ from the ones its author saw."
     )
 
 
