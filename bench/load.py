@@ -8,6 +8,15 @@ and p50 / p95 latency from click to result.
 
     python bench/load.py --sessions 8 [--url http://127.0.0.1:8501]   # default: starts its own server
 
+With ``--uploads`` each session instead picks "Your file (CSV / JSONL)" and uploads its own
+10-row CSV, every one under the same file name (``data.csv``) and with the same row count, the
+case that once handed one user's rows to another through a cache keyed by the name. Each
+session must then see only its own rows: the query taken from its test split, the test-query
+picker and the scored prompt (its demonstrations, drawn from its pool) carry its marker and no
+other session's.
+
+    python bench/load.py --sessions 8 --uploads
+
 Only localhost is ever contacted. Needs Debian's Chromium at /usr/bin/chromium.
 """
 
@@ -130,6 +139,82 @@ async def one_session(browser, url: str, i: int, n: int, timeout_s: float) -> Se
         await ctx.close()
 
 
+UPLOAD_NAME = "data.csv"  # one name for every session's file
+
+
+def upload_rows(i: int, n_rows: int = 10) -> str:
+    """Session `i`'s CSV: `n_rows` rows, each text carrying the session's marker."""
+    marker = f"upl{i:02d}mark"
+    rows = [
+        f"{marker} film {j} was {'great' if j % 2 else 'dull'},{'pos' if j % 2 else 'neg'}"
+        for j in range(n_rows)
+    ]
+    return "text,label\n" + "\n".join(rows) + "\n"
+
+
+async def upload_session(  # type: ignore[no-untyped-def]
+    browser, url: str, i: int, n: int, timeout_s: float, tmp_dir: Path
+) -> SessionResult:
+    """Session `i` uploads its own `data.csv` and checks that it sees its rows and nobody else's."""
+    marker = f"upl{i:02d}mark"
+    path = tmp_dir / f"s{i:02d}" / UPLOAD_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(upload_rows(i), encoding="utf-8")
+    ctx = await browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = await ctx.new_page()
+    page.set_default_timeout(timeout_s * 1000)
+    try:
+        await page.goto(url + "/prompt_lab")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        await sidebar.get_by_label("Dataset").click()
+        await page.get_by_role("option", name="Your file (CSV / JSONL)").click()
+        # the rerun that draws the uploader has finished once its "no file yet" note shows
+        await sidebar.get_by_text("No file loaded yet").wait_for()
+        await page.wait_for_timeout(1000)
+        uploader = sidebar.locator('[data-testid="stFileUploaderDropzoneInput"]').first
+        await uploader.set_input_files(str(path))
+        await sidebar.get_by_text("Loaded 10 rows.").wait_for()
+        query = page.get_by_label("Query", exact=True)
+        for _ in range(int(timeout_s * 2)):  # the rerun that re-seeds the prompt from the upload
+            if marker in await query.input_value():
+                break
+            await page.wait_for_timeout(500)
+        t0 = time.perf_counter()
+        await page.get_by_role("button", name="Score the prompt").click()
+        await page.get_by_text("Predicted label").wait_for()
+        latency = time.perf_counter() - t0
+        body = await page.locator('[data-testid="stMain"]').inner_text()
+        body += "\n" + await query.input_value()
+        others = [f"upl{j:02d}mark" for j in range(n) if j != i]
+        leaked = [m for m in others if m in body]
+        if leaked:
+            return SessionResult(i, False, latency, f"sees other sessions' rows: {leaked}")
+        if marker not in await query.input_value():
+            return SessionResult(i, False, latency, "the query is not from the session's own upload")
+        if body.count(marker) < 2:
+            return SessionResult(i, False, latency, "the scored prompt lacks the session's own rows")
+        if await page.locator('[data-testid="stException"]').count():
+            return SessionResult(i, False, latency, "exception box")
+        return SessionResult(i, True, latency)
+    except Exception as exc:
+        return SessionResult(i, False, float("nan"), f"{type(exc).__name__}: {exc}"[:200])
+    finally:
+        await ctx.close()
+
+
+async def run_uploads(url: str, n: int, timeout_s: float, tmp_dir: Path) -> list[SessionResult]:
+    """`n` concurrent sessions, each uploading its own `data.csv` (see `upload_session`)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        results = await asyncio.gather(
+            *(upload_session(browser, url, i, n, timeout_s, tmp_dir) for i in range(n))
+        )
+        await browser.close()
+    return list(results)
+
+
 async def run(url: str, n: int, timeout_s: float) -> list[SessionResult]:
     from playwright.async_api import async_playwright
 
@@ -151,6 +236,11 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--url", default=None, help="an already running app (default: start one)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per session")
+    parser.add_argument(
+        "--uploads",
+        action="store_true",
+        help="each session uploads its own data.csv (same name, same row count) and must see only its rows",
+    )
     args = parser.parse_args()
     proc = None
     url = args.url
@@ -160,7 +250,13 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
     try:
         t0 = time.perf_counter()
-        results = asyncio.run(run(url, args.sessions, args.timeout))
+        if args.uploads:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                results = asyncio.run(run_uploads(url, args.sessions, args.timeout, Path(tmp)))
+        else:
+            results = asyncio.run(run(url, args.sessions, args.timeout))
         wall = time.perf_counter() - t0
     finally:
         if proc is not None:
@@ -178,7 +274,7 @@ def main() -> None:
             f"latency click -> result: p50 {statistics.median(lat):.2f} s, p95 {p95:.2f} s, max {lat[-1]:.2f} s"
         )
     print(
-        f"wall time {wall:.1f} s; no session saw another's result: {all(r.ok or 'sees other' not in r.error for r in results)}"
+        f"wall time {wall:.1f} s; no session saw another's {'rows' if args.uploads else 'result'}: {all(r.ok or 'sees other' not in r.error for r in results)}"
     )
     sys.exit(0 if len(ok) == len(results) else 1)
 
