@@ -23,6 +23,8 @@ from engine.retrieval import DESCRIPTIONS, OPTIONS
 from engine.selection import Selection, StrategyRun, summary_rows
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+# the Demo Selection page's pool sizes (its widget's options; saved experiments are checked against them)
+POOL_SIZES: dict[str, int | None] = {"1,000": 1000, "5,000": 5000, "20,000": 20000, "whole pool": None}
 
 
 # ---------------------------------------------------------------- UI-language texts

@@ -13,7 +13,7 @@ import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
-from components.i18n import LANG_KEY, t, t_error
+from components.i18n import LANG_KEY, set_lang, t, t_error
 from engine.errors import ConfigError
 from engine.experiment import (
     APP_VERSION,
@@ -29,7 +29,7 @@ from engine.models import model_identity
 PENDING = "pending_experiment"
 LINK_APPLIED = "link_applied"
 _PROMPT_KEYS = {pe.INSTRUCTION, pe.TEMPLATE, pe.SEPARATOR, pe.QUERY, pe.DEMOS, pe.DEMOS_BASE, pe.LABEL_WORDS}
-_SKIP_PREFIXES = ("sb_", "exp_", "pl_lw_", "pl_demo_editor", "FormSubmitter", "$$", "_")
+_SKIP_PREFIXES = ("sb_", "exp_", "w_", "pl_lw_", "pl_demo_editor", "FormSubmitter", "$$", "_")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -87,21 +87,21 @@ def apply_pending() -> None:
     st.session_state["sb_dataset"] = exp.dataset
     st.session_state[state.SEED] = exp.seed
     st.session_state["sb_seed"] = exp.seed
-    st.session_state[LANG_KEY] = exp.language if exp.language in ("en", "zh") else "en"
+    set_lang(exp.language if exp.language in ("en", "zh") else "en")
     # the prompt: mark it as belonging to the dataset so defaults do not overwrite it
     from components.state import get_dataset
 
     ds = get_dataset()
-    st.session_state[pe.FOR_DATASET] = ds.source
-    st.session_state[pe.INSTRUCTION] = exp.instruction
-    st.session_state[pe.TEMPLATE] = exp.template
-    st.session_state[pe.SEPARATOR] = exp.separator
-    st.session_state[pe.QUERY] = exp.query
-    words = dict(exp.label_words)
-    st.session_state[pe.LABEL_WORDS] = words
-    for name, word in words.items():
-        st.session_state[f"pl_lw_{name}"] = word
-    pe.set_demos([{"text": a, "label": b} for a, b in exp.demos])
+    st.session_state[pe.FOR_DATASET] = ds.fingerprint
+    # canonical keys; the Prompt Lab's widgets re-initialise from them (before any is drawn)
+    pe.set_prompt(
+        instruction=exp.instruction,
+        template=exp.template,
+        separator=exp.separator,
+        query=exp.query,
+        label_words=dict(exp.label_words),
+        demos=[{"text": a, "label": b} for a, b in exp.demos],
+    )
     for key, value in exp.settings:
         st.session_state[key] = value
     current = _identity(exp.model)

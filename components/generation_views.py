@@ -205,7 +205,7 @@ def send_instruction_to_prompt_lab() -> None:
 
     seed = int(st.session_state.get(state.SEED, 0))
     pe.ensure_defaults(state.get_dataset(), state.get_split(), seed)
-    st.session_state[pe.INSTRUCTION] = str(st.session_state.get(GEN_INSTRUCTION, ""))
+    pe.set_prompt(instruction=str(st.session_state.get(GEN_INSTRUCTION, "")))
 
 
 # ---------------------------------------------------------------- decoding controls

@@ -18,6 +18,13 @@ from engine.scoring import SCORERS
 
 TokenStrings = Callable[[Sequence[int]], list[str]]
 
+# the Scoring page's demonstration modes (its widget's options; saved experiments are checked against them)
+DEMO_MODES = {
+    "per-query": "Fresh draw per query (OpenICL / StaICC)",
+    "shared": "One shared draw for all queries",
+    "prompt-lab": "The Prompt Lab's demonstrations (fixed prompt)",
+}
+
 
 # ----------------------------------------------------------------------------------- UI texts
 def scorer_descriptions() -> dict[str, str]:

@@ -238,8 +238,8 @@ with tab_one:
             dv.render_selection(sel, labels)
             chosen = [d.pool_index for d in sel.demos]
             if sel.demos and st.button(t("Use these demonstrations in the Prompt Lab"), key="ds_to_lab"):
-                pe.set_demos([{"text": d.text, "label": d.label} for d in sel.demos])
-                st.session_state[pe.QUERY] = query
+                # through the prompt's owner: the Prompt Lab's Query box re-initialises from it
+                pe.set_prompt(demos=[{"text": d.text, "label": d.label} for d in sel.demos], query=query)
                 st.success(t("Copied: the Prompt Lab now has these demonstrations and this query."))
             if index is not None:
                 st.markdown(

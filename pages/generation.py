@@ -49,7 +49,7 @@ with src_col:
     source_titles = {"builtin": t("built-in task"), "upload": t("your file")}
     source = st.radio(
         t("Examples from"),
-        ["builtin", "upload"],
+        list(gv.GEN_SOURCES),
         format_func=source_titles.__getitem__,
         key=gv.GEN_SOURCE,
     )

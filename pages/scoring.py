@@ -11,6 +11,7 @@ from components import state
 from components.i18n import t, t_error
 from components.layout import page_setup
 from components.scoring_views import (
+    DEMO_MODES,
     calibration_descriptions,
     render_downloads,
     render_query_detail,
@@ -31,12 +32,6 @@ from engine.evaluation import (
 )
 from engine.runner import HFRunner
 from engine.scoring import CALIBRATIONS, SCORERS, ScoringConfig
-
-DEMO_MODES = {
-    "per-query": "Fresh draw per query (OpenICL / StaICC)",
-    "shared": "One shared draw for all queries",
-    "prompt-lab": "The Prompt Lab's demonstrations (fixed prompt)",
-}
 
 
 def demo_mode_titles() -> dict[str, str]:

@@ -74,7 +74,7 @@ def test_chain_of_thought_task_and_prompt_lab_instruction() -> None:
     # opening the Prompt Lab afterwards keeps the instruction that was sent
     at.switch_page("pages/prompt_lab.py").run()
     assert not at.exception, at.exception
-    assert at.text_area(key="pl_instruction").value == "Add carefully."
+    assert at.text_area(key="w_pl_instruction").value == "Add carefully."
 
 
 def test_prompt_lab_demonstrations_become_input_output_pairs() -> None:
