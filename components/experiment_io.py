@@ -11,9 +11,20 @@ from typing import Any
 
 import streamlit as st
 
+from components import generation_views as gv
 from components import prompt_editor as pe
 from components import state
-from components.i18n import LANG_KEY, set_lang, t, t_error
+from components.i18n import LANG_KEY, LANGUAGES, set_lang, t, t_error
+from components.settings_schema import (
+    GEN_PROMPT_KEYS,
+    MAX_MODEL_CHARS,
+    SETTINGS,
+    Setting,
+    listed,
+    session_settings,
+    validate_settings,
+)
+from engine.datasets import dataset_names
 from engine.errors import ConfigError
 from engine.experiment import (
     APP_VERSION,
@@ -23,31 +34,31 @@ from engine.experiment import (
     from_link_param,
     loads,
     to_link_param,
+    version_note,
 )
-from engine.models import model_identity
+from engine.gen_tasks import gen_task_names, load_gen_task, split_gen_task
+from engine.models import ModelLoadError, check_model_name, model_identity
 
 PENDING = "pending_experiment"
 LINK_APPLIED = "link_applied"
-_PROMPT_KEYS = {pe.INSTRUCTION, pe.TEMPLATE, pe.SEPARATOR, pe.QUERY, pe.DEMOS, pe.DEMOS_BASE, pe.LABEL_WORDS}
-_SKIP_PREFIXES = ("sb_", "exp_", "w_", "pl_lw_", "pl_demo_editor", "FormSubmitter", "$$", "_")
+MESSAGES = "exp_messages"  # [(level, text)] from the last load, shown once in the sidebar
+SEED_SETTING = Setting("int", 0, 2**31 - 1)  # the sidebar's seed input
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _identity(name: str) -> str:
+def _cached_identity(name: str, stamp: str) -> str:
+    # `stamp` (size and mtime of the weights) keys it by what is on disk, not by the name alone
     return model_identity(name)
+
+
+def _identity(name: str) -> str:
+    return _cached_identity(name, state.weights_stamp(name))
 
 
 def current_experiment() -> Experiment:
     """The session's prompt and settings as an `Experiment`."""
     snap = pe.snapshot()
-    settings: dict[str, Any] = {}
-    for key, value in st.session_state.items():
-        k = str(key)
-        if k in _PROMPT_KEYS or k.startswith(_SKIP_PREFIXES) or k in state.DEFAULTS or k == LANG_KEY:
-            continue
-        # plain numbers and strings only: buttons (bools) cannot be restored by assignment
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and len(str(value)) < 4000:
-            settings[k] = value
+    settings = session_settings()  # every setting of the schema the session holds
     model = str(st.session_state.get(state.MODEL, ""))
     return Experiment(
         model=model,
@@ -79,15 +90,32 @@ def apply_pending() -> None:
     exp = st.session_state.pop(PENDING, None)
     if not isinstance(exp, Experiment):
         return
-    st.session_state[state.MODEL] = exp.model
-    st.session_state["sb_model_choice"] = exp.model if exp.model in _model_names() else "custom..."
-    if st.session_state["sb_model_choice"] == "custom...":
-        st.session_state["sb_model_custom"] = exp.model
-    st.session_state[state.DATASET] = exp.dataset
-    st.session_state["sb_dataset"] = exp.dataset
-    st.session_state[state.SEED] = exp.seed
-    st.session_state["sb_seed"] = exp.seed
-    set_lang(exp.language if exp.language in ("en", "zh") else "en")
+    # untrusted input: only values the sidebar's widgets accept are written, the rest reported
+    rejected: list[tuple[str, str]] = []
+    model_error = _model_error(exp.model)
+    model_ok = model_error is None
+    if model_ok:
+        st.session_state[state.MODEL] = exp.model
+        st.session_state["sb_model_choice"] = exp.model if exp.model in _model_names() else "custom..."
+        if st.session_state["sb_model_choice"] == "custom...":
+            st.session_state["sb_model_custom"] = exp.model
+    else:
+        rejected.append(("model", str(model_error)))
+    if exp.dataset in (*dataset_names(), "upload"):
+        st.session_state[state.DATASET] = exp.dataset
+        st.session_state["sb_dataset"] = exp.dataset
+    else:
+        rejected.append(("dataset", f"unknown dataset {exp.dataset[:40]!r}"))
+    seed_ok, why = SEED_SETTING.check(exp.seed)
+    if why is None:
+        st.session_state[state.SEED] = seed_ok
+        st.session_state["sb_seed"] = seed_ok
+    else:
+        rejected.append(("seed", why))
+    if exp.language in LANGUAGES:
+        set_lang(exp.language)
+    else:
+        rejected.append(("language", f"not one of {', '.join(LANGUAGES)}"))
     # the prompt: mark it as belonging to the dataset so defaults do not overwrite it
     from components.state import get_dataset
 
@@ -102,15 +130,79 @@ def apply_pending() -> None:
         label_words=dict(exp.label_words),
         demos=[{"text": a, "label": b} for a, b in exp.demos],
     )
-    for key, value in exp.settings:
-        st.session_state[key] = value
-    current = _identity(exp.model)
-    if exp.model_identity and current and exp.model_identity != current:
-        st.session_state["exp_warning"] = (
-            f"The experiment was saved with other weights for {exp.model} ({exp.model_identity}); "
-            f"this machine has {current}. Results may differ."
+    saved = dict(exp.settings)
+    accepted, bad = validate_settings(saved)
+    _apply_settings(accepted)
+    messages: list[tuple[str, str]] = []
+    rejected += bad
+    if rejected:
+        items = [f"{key} ({why})" for key, why in rejected]
+        messages.append(
+            (
+                "warning",
+                t("Ignored {n} settings from the experiment: {items}", n=len(rejected), items=listed(items)),
+            )
         )
+    missing = [key for key in SETTINGS if key not in saved]
+    if missing:
+        messages.append(
+            (
+                "info",
+                t(
+                    "This experiment has no value for {n} settings ({keys}); those keep their current values.",
+                    n=len(missing),
+                    keys=listed(missing, 4),
+                ),
+            )
+        )
+    note = version_note(exp)  # another app version: it loads, with a warning
+    if note is not None:
+        messages.append(("warning", t_error(note)))
+    current = _identity(exp.model) if model_ok else ""
+    if exp.model_identity and current and exp.model_identity != current:
+        messages.append(
+            (
+                "warning",
+                f"The experiment was saved with other weights for {exp.model} ({exp.model_identity}); "
+                f"this machine has {current}. Results may differ.",
+            )
+        )
+    st.session_state[MESSAGES] = messages
     st.session_state["exp_loaded"] = True
+
+
+def _model_error(name: str) -> str | None:
+    """None for a bundled model or a custom path / hub id of one line and at most
+    `MAX_MODEL_CHARS` characters; otherwise why not (the current model is kept)."""
+    if name in _model_names():
+        return None
+    if len(name) > MAX_MODEL_CHARS:
+        return f"a model name of {len(name):,} characters (at most {MAX_MODEL_CHARS:,})"
+    if "\n" in name or "\r" in name:
+        return "a model name on more than one line"
+    try:
+        check_model_name(name)
+    except ModelLoadError as exc:
+        return str(exc)
+    return None
+
+
+def _apply_settings(accepted: dict[str, Any]) -> None:
+    """Writes validated settings (and the widget key of a setting kept under another key)."""
+    if any(key in accepted for key in GEN_PROMPT_KEYS):
+        # seed the Generation page from the saved task first, so its defaults do not overwrite
+        # the saved prompt fields when the page opens
+        source = accepted.get(gv.GEN_SOURCE, st.session_state.get(gv.GEN_SOURCE, gv.GEN_SOURCES[0]))
+        if source == gv.GEN_SOURCES[0]:
+            name = str(accepted.get(gv.GEN_TASK, st.session_state.get(gv.GEN_TASK, gen_task_names()[0])))
+            task = load_gen_task(name)
+            seed = int(st.session_state.get(state.SEED, 0))
+            gv.ensure_defaults(task, split_gen_task(task, seed=seed), seed)
+    for key, value in accepted.items():
+        st.session_state[key] = value
+        widget = SETTINGS[key].widget
+        if widget:
+            st.session_state[widget] = value
 
 
 def _model_names() -> list[str]:
@@ -121,11 +213,12 @@ def _model_names() -> list[str]:
 
 def render_experiment_io() -> None:
     """Sidebar section: download, upload and link."""
+    # what the last load dropped or could not check: outside the (closed) expander, so it is seen
+    for level, text in st.session_state.pop(MESSAGES, []):
+        (st.warning if level == "warning" else st.info)(text)
     with st.expander(t("Save, load, share")):
         if st.session_state.pop("exp_loaded", False):
             st.success(t("Experiment loaded."))
-        if "exp_warning" in st.session_state:
-            st.warning(st.session_state.pop("exp_warning"))
         if "exp_error" in st.session_state:
             st.error(t_error(str(st.session_state.pop("exp_error"))))
         exp = current_experiment()

@@ -62,6 +62,17 @@ ZH: dict[str, str] = {
     "log P(word)": "log P(标签词)",
     "tokens": "token",
     "P (normalised)": "P(归一化)",
+    "… (+{n} more)": "…(另有 {n} 个)",
+    "log P(word | prompt)": "log P(标签词 | 提示)",
+    "mean NLL of the filled prompt (lower wins)": "填入标签后提示的平均负对数似然(越低越好)",
+    "log P(query | label)": "log P(查询 | 标签)",
+    "scored tokens": "计分 token 数",
+    "Channel prompts (one per label)": "信道提示(每个标签一个)",
+    "Channel scoring reads each demonstration label first, then its text, and scores the query's tokens after the label: log P(query | label).": "信道评分先读每个示例的标签、再读其文本,并在标签之后为查询的 token 计分:log P(查询 | 标签)。",
+    "Filled prompts (one per label)": "填入标签的提示(每个标签一个)",
+    "Perplexity scoring fills each label into the prompt and scores every token of it: the label with the lowest mean negative log-likelihood wins.": "困惑度评分把每个标签填入提示并为其中每个 token 计分:平均负对数似然最低的标签获胜。",
+    "{n} tokens · {s} scored · {c} characters": "{n} 个 token · {s} 个计分 · {c} 个字符",
+    "No next-token chart: {scorer} scoring does not read the model's next token at the label slot.": "没有下一 token 图:{scorer} 评分不读取模型在标签位置的下一个 token。",
     "Top-10 next tokens": "概率最高的 10 个下一个 token",
     # charts
     "✓ gold": "✓ 真实标签",
@@ -406,10 +417,13 @@ ERROR_PATTERNS: list[tuple[str, str]] = [
 from components.i18n_zh_demo import ERROR_PATTERNS_DEMO, ZH_DEMO  # noqa: E402
 from components.i18n_zh_scoring import ERROR_PATTERNS_SCORING, ZH_SCORING  # noqa: E402
 from components.i18n_zh_sensitivity import ERROR_PATTERNS_SENSITIVITY, ZH_SENSITIVITY  # noqa: E402
+from components.i18n_zh_settings import ERROR_PATTERNS_SETTINGS, ZH_SETTINGS  # noqa: E402
 
-for _table in (ZH_SCORING, ZH_DEMO, ZH_SENSITIVITY):
+for _table in (ZH_SCORING, ZH_DEMO, ZH_SENSITIVITY, ZH_SETTINGS):
     for _key, _value in _table.items():
         if ZH.setdefault(_key, _value) != _value:
             raise ValueError(f"conflicting Chinese translations for {_key!r}")
 # page patterns are more specific than the shared ones: they are tried first
-ERROR_PATTERNS[:0] = ERROR_PATTERNS_SCORING + ERROR_PATTERNS_DEMO + ERROR_PATTERNS_SENSITIVITY
+ERROR_PATTERNS[:0] = (
+    ERROR_PATTERNS_SCORING + ERROR_PATTERNS_DEMO + ERROR_PATTERNS_SENSITIVITY + ERROR_PATTERNS_SETTINGS
+)

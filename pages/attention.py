@@ -21,6 +21,7 @@ from components.heatmaps import (
 from components.i18n import t, t_error
 from components.layout import page_setup
 from components.prompt_state import current_prompt_snapshot, inputs_from_snapshot
+from components.settings_schema import fit_range
 from components.surprisal import render_surprisal
 from engine.ablation import ABLATION_MODES, AblationConfig, AblationResult, ablation_experiment, top_vs_random
 from engine.datasets import Example
@@ -184,6 +185,7 @@ if prompt is not None:
     )
 
     with st.expander(t("All heads at a glance (thumbnails)"), expanded=False):
+        fit_range("att_thumb_layers", 0, scores.n_layers - 1)  # a saved range may be for a deeper model
         lo, hi = st.slider(
             t("Layers"), 0, scores.n_layers - 1, (0, min(scores.n_layers - 1, 11)), key="att_thumb_layers"
         )
@@ -199,6 +201,7 @@ if prompt is not None:
         )
     )
     if pa.n_demos:
+        fit_range("att_demo_layers", 0, scores.n_layers - 1)
         a_lo, a_hi = st.slider(
             t("Layers averaged"), 0, scores.n_layers - 1, (0, scores.n_layers - 1), key="att_demo_layers"
         )

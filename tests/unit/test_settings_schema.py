@@ -341,3 +341,14 @@ def test_setting_specs_are_frozen() -> None:
     with pytest.raises(AttributeError):
         SETTINGS["sc_k"].hi = 10  # type: ignore[misc]
     assert isinstance(SETTINGS["sc_k"], Setting)
+
+
+def test_the_version_warning_is_translated(monkeypatch: pytest.MonkeyPatch) -> None:
+    import components.i18n as i18n
+    from engine.experiment import Experiment, version_note
+
+    note = version_note(Experiment("m", "sst2", "", "{text} {label}", "\n", "", (), (), app_version="0.0.1"))
+    assert note is not None
+    monkeypatch.setattr(i18n, "lang", lambda: "zh")
+    shown = i18n.t_error(note)
+    assert "0.0.1" in shown and shown.startswith("此实验")
