@@ -6,6 +6,7 @@ import html
 
 import streamlit as st
 
+from components.html_text import escape_text
 from components.i18n import t
 from engine.prompts import Prompt
 
@@ -26,14 +27,14 @@ def prompt_html(prompt: Prompt) -> str:
         if seg.kind == "demo" and seg.label_start is not None and seg.label_end is not None:
             a, b = seg.label_start - seg.start, seg.label_end - seg.start
             inner = (
-                html.escape(piece[:a])
+                escape_text(piece[:a])
                 + "<b><u>"
-                + html.escape(piece[a:b])
+                + escape_text(piece[a:b])
                 + "</u></b>"
-                + html.escape(piece[b:])
+                + escape_text(piece[b:])
             )
         else:
-            inner = html.escape(piece)
+            inner = escape_text(piece)
         title = (
             kinds.get(seg.kind, seg.kind)
             if seg.demo_index is None

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from components.html_text import escape_text
 from components.i18n import t
 from engine.runner import SequenceLogprobs
 
@@ -37,7 +38,7 @@ def token_html(tokens: Sequence[str], logprobs: Sequence[float]) -> str:
             if not math.isfinite(s)
             else t("p = {p:.4f}, -log p = {s:.2f} nats", p=math.exp(lp), s=s)
         )
-        shown = html.escape(tok).replace("\n", "↵<br>")
+        shown = escape_text(tok).replace("\n", "↵<br>")
         if not shown.strip():
             shown = shown.replace(" ", "&nbsp;") or "&nbsp;"
         parts.append(

@@ -18,6 +18,7 @@ from typing import Literal
 
 import streamlit as st
 
+from components.html_text import escape_text
 from components.i18n import t
 
 Mode = Literal["surprisal", "logprob"]
@@ -73,7 +74,7 @@ def token_html(
         raise ValueError(f"{len(tokens)} tokens but {len(logprobs)} log-probs.")
     parts: list[str] = []
     for tok, lp in zip(tokens, logprobs, strict=True):
-        shown = html.escape(tok).replace("\n", "↵<br>")
+        shown = escape_text(tok).replace("\n", "↵<br>")
         if not tok.strip():
             shown = shown.replace(" ", "&nbsp;") or "&nbsp;"
         scored = math.isfinite(lp)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
-from components.charts import label_probability_bar, top_tokens_bar
 from components.i18n import t, t_error
 from components.layout import page_setup
-from components.prompt_view import render_prompt
+from components.prompt_scores_view import render_prompt_scores
 from engine.errors import USER_ERRORS
 from engine.prompts import Demo, PromptFormat
 from engine.runner import HFRunner
@@ -100,38 +98,5 @@ except USER_ERRORS as exc:
     st.error(t_error(str(exc)))
     st.stop()
 
-gold = pe.gold_label_of_query(split)
-left, right = st.columns([3, 2])
-with left:
-    st.subheader(t("Assembled prompt"))
-    render_prompt(result.prompt, n_tokens=result.prompt.n_tokens)
-with right:
-    verdict = t("Predicted label: **{pred}**", pred=result.pred)
-    if gold is not None:
-        verdict += " ✅ " + t("(gold)") if gold == result.pred else " ❌ " + t("(gold: {gold})", gold=gold)
-    st.subheader(t("Label probabilities"))
-    st.markdown(verdict)
-    st.plotly_chart(
-        label_probability_bar(result.probs, snap_req["label_words"], result.pred, gold),
-        width="stretch",
-        key="pl_prob_chart",
-    )
-    rows = [
-        {
-            t("label"): ls.label,
-            t("word"): ls.word,
-            t("score"): round(ls.score, 4),
-            t("log P(word)"): round(ls.logprob, 4),
-            t("tokens"): " | ".join(repr(tok) for tok in ls.tokens),
-            t("P (normalised)"): round(result.probs[ls.label], 4),
-        }
-        for ls in result.label_scores
-    ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if result.top_next:
-        st.subheader(t("Top-10 next tokens"))
-        st.plotly_chart(
-            top_tokens_bar([n.token for n in result.top_next], [n.prob for n in result.top_next]),
-            width="stretch",
-            key="pl_top_chart",
-        )
+# each scorer shows the texts it scored and the quantity it computed (components/prompt_scores_view.py)
+render_prompt_scores(result, snap_req["label_words"], pe.gold_label_of_query(split))
