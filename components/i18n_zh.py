@@ -66,6 +66,7 @@ ZH: dict[str, str] = {
     "log P(word | prompt)": "log P(标签词 | 提示)",
     "mean NLL of the filled prompt (lower wins)": "填入标签后提示的平均负对数似然(越低越好)",
     "log P(query | label)": "log P(查询 | 标签)",
+    "The last result was computed for another dataset or model and is out of date: press **Score the prompt** to score this prompt.": "上次的结果是为另一个数据集或模型计算的,已经过期:按 **为提示词打分** 为当前提示词打分。",
     "scored tokens": "计分 token 数",
     "Channel prompts (one per label)": "信道提示(每个标签一个)",
     "Channel scoring reads each demonstration label first, then its text, and scores the query's tokens after the label: log P(query | label).": "信道评分先读每个示例的标签、再读其文本,并在标签之后为查询的 token 计分:log P(查询 | 标签)。",

@@ -38,6 +38,8 @@ def _score(
     )
 
 
+REQUEST_FOR = "pl_last_request_for"  # (dataset fingerprint, model, device) of the last request
+
 page_setup(t("Prompt Lab"), "pages/prompt_lab.py")
 ds = state.get_dataset()
 split = state.get_split()
@@ -77,8 +79,15 @@ with s3:
     run = st.button(t("Score the prompt"), type="primary", key="pl_run", width="stretch")
 
 snap = pe.snapshot()
+# what a result depends on beyond the prompt: the data set (by content) and the model
+data_now = (
+    ds.fingerprint,
+    str(st.session_state.get(state.MODEL, "")),
+    str(st.session_state.get(state.DEVICE, "")),
+)
 if run:
     st.session_state["pl_last_request"] = (snap, scorer, calibration)
+    st.session_state[REQUEST_FOR] = data_now
 
 request = st.session_state.get("pl_last_request")
 if request is None:
@@ -89,6 +98,15 @@ runner = state.get_runner()
 if runner is None:
     st.stop()
 snap_req, scorer_req, cal_req = request
+if st.session_state.get(REQUEST_FOR, data_now) != data_now:  # the tour's requests are for the data now
+    # never show a result against another data set's gold labels, or score it with another model
+    st.info(
+        t(
+            "The last result was computed for another dataset or model and is out of date: press "
+            "**Score the prompt** to score this prompt."
+        )
+    )
+    st.stop()
 if snap_req != snap or scorer_req != scorer or cal_req != calibration:
     st.caption(t("The prompt changed since the last scoring: press **Score the prompt** to update."))
 try:
@@ -99,4 +117,5 @@ except USER_ERRORS as exc:
     st.stop()
 
 # each scorer shows the texts it scored and the quantity it computed (components/prompt_scores_view.py)
-render_prompt_scores(result, snap_req["label_words"], pe.gold_label_of_query(split))
+gold = next((e.label for e in split.test[:200] if e.text == str(snap_req["query"]).strip()), None)
+render_prompt_scores(result, snap_req["label_words"], gold)  # gold of the query that was scored

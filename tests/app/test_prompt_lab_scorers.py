@@ -68,3 +68,18 @@ def test_direct_shows_the_prompt_and_the_next_tokens_at_the_label_slot() -> None
     assert (table["scored tokens"] <= 3).all()
     heads = [s.value for s in at.subheader]
     assert "Assembled prompt" in heads and "Top-10 next tokens" in heads
+
+
+def test_a_result_for_another_dataset_is_marked_out_of_date() -> None:
+    """SST-2 scored, then TREC chosen: no SST-2 prediction against TREC's gold labels (bug 2)."""
+    at = _scored("direct")
+    assert any("Predicted label" in str(m.value) for m in at.markdown)
+    at.selectbox(key="sb_dataset").set_value("trec").run()
+    assert not at.exception, at.exception
+    assert not any("Predicted label" in str(m.value) for m in at.markdown)
+    assert any("out of date" in str(i.value) for i in at.info), [i.value for i in at.info]
+    # scoring again gives a TREC result: the prediction is one of TREC's labels
+    at.button(key="pl_run").click().run()
+    assert not at.exception, at.exception
+    table = _label_table(at)
+    assert "entity" in set(table["label"])
