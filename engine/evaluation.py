@@ -28,8 +28,9 @@ References:
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -37,6 +38,7 @@ import numpy as np
 
 from engine import retrieval
 from engine.errors import ConfigError
+from engine.progress import StopFn
 from engine.prompts import Demo, PromptFormat
 from engine.runner import ModelRunner, ProgressFn, SpanRequest
 from engine.scoring import (
@@ -198,7 +200,12 @@ class Metrics:
 
 @dataclass(frozen=True, slots=True)
 class EvalResult:
-    """Result of `evaluate`: per-query results, metrics, cost."""
+    """Result of `evaluate`: per-query results, metrics, cost.
+
+    A stopped run is `partial`: `queries` holds the first queries only (equal to a full run's
+    rows, calibration aside: a batch prior is taken over the queries done), the metrics are over
+    those, and `n_total` says how many were asked for.
+    """
 
     config: EvalConfig
     labels: tuple[str, ...]
@@ -206,10 +213,16 @@ class EvalResult:
     metrics: Metrics
     seconds: float
     tokens_processed: int
+    partial: bool = False
+    n_total: int = 0
+
+    @property
+    def n_done(self) -> int:
+        return len(self.queries)
 
     def summary(self) -> dict[str, float | int]:
-        """The CLI's last-line JSON object."""
-        return {
+        """The CLI's last-line JSON object (a partial result adds ``partial`` and ``n_total``)."""
+        out: dict[str, float | int] = {
             "accuracy": self.metrics.accuracy,
             "macro_f1": self.metrics.macro_f1,
             "ece": self.metrics.ece,
@@ -217,6 +230,10 @@ class EvalResult:
             "seconds": self.seconds,
             "tokens_processed": self.tokens_processed,
         }
+        if self.partial:
+            out["partial"] = 1
+            out["n_total"] = self.n_total
+        return out
 
 
 # ----------------------------------------------------------------------------------- pure steps
@@ -356,6 +373,118 @@ def compute_metrics(
 
 
 # ----------------------------------------------------------------------------------- orchestration
+ChunkFn = Callable[["EvalResult"], None]
+
+
+def chunk_size_for(n: int) -> int:
+    """Queries per chunk of a run that can stop: about 20 chunks, at least 4 queries each."""
+    return max(4, math.ceil(n / 20))
+
+
+@dataclass(slots=True)
+class _Pass:
+    """One evaluation prepared (draws, prompts, content-free texts) and scored chunk by chunk."""
+
+    cfg: EvalConfig
+    pool: Sequence[Example]
+    queries: Sequence[Example]
+    draws: list[tuple[int, ...]]
+    plans: list[QueryPlan]
+    cf: dict[tuple[int, ...], tuple[tuple[LabelText, ...], ...]]
+    block_of: dict[tuple[int, ...], int]
+    scored: list[tuple[LabelScore, ...]] = field(default_factory=list)
+    cf_by_draw: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict)
+
+
+def _check_gold(queries: Sequence[Example], labels: Sequence[str]) -> None:
+    bad_gold = sorted({q.label for q in queries} - set(labels))
+    if bad_gold:
+        raise ConfigError(
+            f"Test labels {', '.join(repr(b) for b in bad_gold)} have no label word; known labels: "
+            f"{', '.join(labels)}."
+        )
+
+
+def _prepare(
+    runner: ModelRunner,
+    pool: Sequence[Example],
+    queries: Sequence[Example],
+    cfg: EvalConfig,
+    ctx: retrieval.RetrievalContext,
+    domain_texts: Sequence[str] | None,
+) -> _Pass:
+    draws = draw_demos(ctx, queries, cfg)
+    plans = plan_queries(runner, pool, queries, draws, cfg)
+    rng = np.random.default_rng(cfg.seed)
+    # drawn from every query (not the chunk's), so a stopped run scores the same domain strings
+    cf_inputs = content_free_inputs(cfg.scoring, domain_texts or [q.text for q in queries], rng)
+    cf = content_free_plans(runner, plans, draws, cfg, cf_inputs) if cf_inputs else {}
+    # one block per distinct demonstration set: its queries share the prefix pass
+    block_of = {d: b for b, d in enumerate(dict.fromkeys(draws))}
+    return _Pass(cfg, pool, queries, draws, plans, cf, block_of)
+
+
+def _score_chunk(
+    runner: ModelRunner, p: _Pass, lo: int, hi: int, fast: bool, progress: ProgressFn | None
+) -> None:
+    """Scores queries `lo:hi` (and the content-free texts of their demonstration sets not yet scored)."""
+    scoring = p.cfg.scoring
+    n_lab = len(p.cfg.labels)
+    reqs: list[SpanRequest] = []
+    for plan, draw in zip(p.plans[lo:hi], p.draws[lo:hi], strict=True):
+        reqs += [SpanRequest(t.ids, t.start, block=p.block_of[draw]) for t in plan.texts]
+    cf_offset = len(reqs)
+    new_draws = [d for d in dict.fromkeys(p.draws[lo:hi]) if d in p.cf and d not in p.cf_by_draw]
+    for draw in new_draws:
+        reqs += [SpanRequest(t.ids, t.start, block=p.block_of[draw]) for texts in p.cf[draw] for t in texts]
+    results = spans(runner, reqs, fast=fast, progress=progress)
+    for i, plan in enumerate(p.plans[lo:hi]):
+        p.scored.append(label_scores(runner, plan.texts, results[i * n_lab : (i + 1) * n_lab], scoring))
+    pos = cf_offset
+    for draw in new_draws:
+        rows = []
+        for texts in p.cf[draw]:
+            chunk = label_scores(runner, texts, results[pos : pos + n_lab], scoring)
+            rows.append(to_logits([s.score for s in chunk], scoring.scorer))
+            pos += n_lab
+        p.cf_by_draw[draw] = np.stack(rows)
+
+
+def _result(p: _Pass, seconds: float, tokens: int) -> EvalResult:
+    """The result over the queries scored so far (partial when some are left)."""
+    cfg, labels = p.cfg, p.cfg.labels
+    n = len(p.scored)
+    queries, draws = p.queries[:n], p.draws[:n]
+    logits = np.array([to_logits([s.score for s in row], cfg.scoring.scorer) for row in p.scored])
+    logits = logits.reshape(n, len(labels))
+    logp, priors = calibrate(logits, cfg.scoring, [p.cf_by_draw.get(d) for d in draws])
+    metrics = compute_metrics([q.label for q in queries], logp, labels)
+    out = []
+    for i, (q, plan, draw) in enumerate(zip(queries, p.plans[:n], draws, strict=True)):
+        kept = draw[plan.n_dropped :]
+        out.append(
+            QueryResult(
+                id=q.id,
+                text=q.text,
+                gold=q.label,
+                pred=labels[int(np.argmax(logp[i]))],
+                demo_ids=tuple(p.pool[j].id for j in kept),
+                pool_indices=kept,
+                n_dropped=plan.n_dropped,
+                label_scores=p.scored[i],
+                probs=tuple(float(x) for x in np.exp(logp[i])),
+                prior=None if priors is None else tuple(float(x) for x in priors[i]),
+            )
+        )
+    total = len(p.queries)
+    return EvalResult(cfg, labels, tuple(out), metrics, seconds, tokens, partial=n < total, n_total=total)
+
+
+def _chunks(n: int, size: int | None) -> list[tuple[int, int]]:
+    step = max(1, size or n or 1)
+    return [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, 0)]
+
+
 def evaluate(
     runner: ModelRunner,
     pool: Sequence[Example],
@@ -366,6 +495,9 @@ def evaluate(
     domain_texts: Sequence[str] | None = None,
     fast: bool = True,
     progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    on_chunk: ChunkFn | None = None,
+    chunk_size: int | None = None,
 ) -> EvalResult:
     """Evaluates in-context classification of `queries` with demonstrations from `pool`.
 
@@ -378,6 +510,11 @@ def evaluate(
         domain_texts: unlabeled in-domain texts for domain-context calibration (default: the queries).
         fast: the shared-prefix fast path (False: one full forward per text, for comparison).
         progress: called with (fraction, message).
+        should_stop: checked between chunks of queries; when it returns True the result of the
+            queries done so far is returned, marked `partial`.
+        on_chunk: called with the (partial) result after each chunk.
+        chunk_size: queries per chunk; default one chunk, or `chunk_size_for` when `should_stop`
+            or `on_chunk` is given.
 
     Returns:
         Per-query results (demonstration ids, exact texts, scores, per-token log-probs, gold,
@@ -388,13 +525,7 @@ def evaluate(
     """
     t0 = time.perf_counter()
     tokens0, _ = runner.work.snapshot()
-    labels = cfg.labels
-    bad_gold = sorted({q.label for q in queries} - set(labels))
-    if bad_gold:
-        raise ConfigError(
-            f"Test labels {', '.join(repr(b) for b in bad_gold)} have no label word; known labels: "
-            f"{', '.join(labels)}."
-        )
+    _check_gold(queries, cfg.labels)
 
     def sub(lo: float, hi: float) -> ProgressFn | None:
         if progress is None:
@@ -413,64 +544,23 @@ def evaluate(
             options=dict(cfg.options),
             progress=sub(0.0, 0.05),
         )
-    draws = draw_demos(ctx, queries, cfg)
     if progress is not None:
         progress(0.08, "building prompts")
-    plans = plan_queries(runner, pool, queries, draws, cfg)
-    rng = np.random.default_rng(cfg.seed)
-    cf_inputs = content_free_inputs(cfg.scoring, domain_texts or [q.text for q in queries], rng)
-    cf = content_free_plans(runner, plans, draws, cfg, cf_inputs) if cf_inputs else {}
-
-    # one block per distinct demonstration set: its queries share the prefix pass
-    block_of = {d: b for b, d in enumerate(dict.fromkeys(draws))}
-    reqs: list[SpanRequest] = []
-    for plan, draw in zip(plans, draws, strict=True):
-        reqs += [SpanRequest(t.ids, t.start, block=block_of[draw]) for t in plan.texts]
-    cf_offset = len(reqs)
-    for draw, sets in cf.items():
-        reqs += [SpanRequest(t.ids, t.start, block=block_of[draw]) for texts in sets for t in texts]
-    results = spans(runner, reqs, fast=fast, progress=sub(0.1, 0.98))
-
-    n_lab = len(labels)
-    scored = [
-        label_scores(runner, plan.texts, results[i * n_lab : (i + 1) * n_lab], cfg.scoring)
-        for i, plan in enumerate(plans)
-    ]
-    logits = np.array([to_logits([s.score for s in row], cfg.scoring.scorer) for row in scored])
-    logits = logits.reshape(len(plans), n_lab)
-    cf_by_draw: dict[tuple[int, ...], np.ndarray] = {}
-    pos = cf_offset
-    for draw, sets in cf.items():
-        rows = []
-        for texts in sets:
-            chunk = label_scores(runner, texts, results[pos : pos + n_lab], cfg.scoring)
-            rows.append(to_logits([s.score for s in chunk], cfg.scoring.scorer))
-            pos += n_lab
-        cf_by_draw[draw] = np.stack(rows)
-    logp, priors = calibrate(logits, cfg.scoring, [cf_by_draw.get(d) for d in draws])
-    metrics = compute_metrics([q.label for q in queries], logp, labels)
-
-    out = []
-    for i, (q, plan, draw) in enumerate(zip(queries, plans, draws, strict=True)):
-        kept = draw[plan.n_dropped :]
-        out.append(
-            QueryResult(
-                id=q.id,
-                text=q.text,
-                gold=q.label,
-                pred=labels[int(np.argmax(logp[i]))],
-                demo_ids=tuple(pool[j].id for j in kept),
-                pool_indices=kept,
-                n_dropped=plan.n_dropped,
-                label_scores=scored[i],
-                probs=tuple(float(p) for p in np.exp(logp[i])),
-                prior=None if priors is None else tuple(float(p) for p in priors[i]),
-            )
-        )
+    p = _prepare(runner, pool, queries, cfg, ctx, domain_texts)
+    n = len(queries)
+    if chunk_size is None and (should_stop is not None or on_chunk is not None):
+        chunk_size = chunk_size_for(n)
+    for lo, hi in _chunks(n, chunk_size):
+        if lo > 0 and should_stop is not None and should_stop():
+            break
+        span = 0.88 / max(n, 1)
+        _score_chunk(runner, p, lo, hi, fast, sub(0.1 + span * lo, 0.1 + span * hi))
+        if on_chunk is not None and hi < n:
+            on_chunk(_result(p, time.perf_counter() - t0, runner.work.snapshot()[0] - tokens0))
     if progress is not None:
         progress(1.0, "done")
     tokens1, _ = runner.work.snapshot()
-    return EvalResult(cfg, labels, tuple(out), metrics, time.perf_counter() - t0, tokens1 - tokens0)
+    return _result(p, time.perf_counter() - t0, tokens1 - tokens0)
 
 
 def label_words_from(
@@ -527,11 +617,19 @@ def evaluate_variants(
     *,
     domain_texts: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    on_chunk: Callable[[dict[str, EvalResult]], None] | None = None,
+    chunk_size: int | None = None,
 ) -> dict[str, EvalResult]:
     """Evaluates several scorer / calibration variants on the same demonstrations and prompts.
 
     The retrieval context is built once and every variant draws the same demonstrations (same
     seed); calibrations of one scorer reuse its scores through the runner's span cache.
+
+    With `should_stop` or `on_chunk` the queries go in chunks (`chunk_size`, default
+    `chunk_size_for`), every variant scoring a chunk before the next one starts: `should_stop`
+    is checked between chunks, and a stopped run returns every variant's result over the same
+    first queries, marked `partial`. `on_chunk` gets those results after each chunk.
 
     Returns:
         Variant name -> result, in the order given.
@@ -553,12 +651,46 @@ def evaluate_variants(
         options=dict(base.options),
     )
     out: dict[str, EvalResult] = {}
-    for i, (v, cfg) in enumerate(zip(variants, cfgs, strict=True)):
-        lo, hi = i / len(cfgs), (i + 1) / len(cfgs)
-        sub = (
-            None
-            if progress is None
-            else (lambda f, msg, lo=lo, hi=hi, v=v: progress(lo + (hi - lo) * f, f"{v.name}: {msg}"))
-        )
-        out[v.name] = evaluate(runner, pool, queries, cfg, ctx=ctx, domain_texts=domain_texts, progress=sub)
-    return out
+    if should_stop is None and on_chunk is None:
+        for i, (v, cfg) in enumerate(zip(variants, cfgs, strict=True)):
+            lo, hi = i / len(cfgs), (i + 1) / len(cfgs)
+            sub = (
+                None
+                if progress is None
+                else (lambda f, msg, lo=lo, hi=hi, v=v: progress(lo + (hi - lo) * f, f"{v.name}: {msg}"))
+            )
+            out[v.name] = evaluate(
+                runner, pool, queries, cfg, ctx=ctx, domain_texts=domain_texts, progress=sub
+            )
+        return out
+
+    t0 = time.perf_counter()
+    tokens0, _ = runner.work.snapshot()
+    for cfg in cfgs:
+        _check_gold(queries, cfg.labels)
+    if progress is not None:
+        progress(0.02, "building prompts")
+    passes = [_prepare(runner, pool, queries, cfg, ctx, domain_texts) for cfg in cfgs]
+    n, n_var = len(queries), len(variants)
+
+    def results() -> dict[str, EvalResult]:
+        secs, tokens = time.perf_counter() - t0, runner.work.snapshot()[0] - tokens0
+        return {v.name: _result(p, secs, tokens) for v, p in zip(variants, passes, strict=True)}
+
+    for lo, hi in _chunks(n, chunk_size or chunk_size_for(n)):
+        if lo > 0 and should_stop is not None and should_stop():
+            break
+        for i, (v, p) in enumerate(zip(variants, passes, strict=True)):
+            a = 0.05 + 0.93 * (lo * n_var + i * (hi - lo)) / max(n * n_var, 1)
+            b = 0.05 + 0.93 * (lo * n_var + (i + 1) * (hi - lo)) / max(n * n_var, 1)
+            sub = (
+                None
+                if progress is None
+                else (lambda f, msg, a=a, b=b, v=v: progress(a + (b - a) * f, f"{v.name}: {msg}"))
+            )
+            _score_chunk(runner, p, lo, hi, True, sub)
+        if on_chunk is not None and hi < n:
+            on_chunk(results())
+    if progress is not None:
+        progress(1.0, "done")
+    return results()
