@@ -19,13 +19,41 @@ import streamlit as st
 
 from components.i18n_zh import ERROR_PATTERNS, ZH
 
+# The language lives under LANG_KEY, which no widget uses: the sidebar's radio (drawn by each
+# page, so dropped from session state on every page change) has its own key, LANG_WIDGET,
+# initialised from LANG_KEY when missing and written back by its callback (issue 22, bug 1).
 LANG_KEY = "lang"
+LANG_WIDGET = "w_lang"
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 
 
 def lang() -> str:
     value = st.session_state.get(LANG_KEY, "en")
     return value if value in LANGUAGES else "en"
+
+
+def set_lang(code: str) -> None:
+    """Sets the UI language from code (a loaded experiment); call before the sidebar is drawn.
+    The radio's key is dropped so that it re-initialises from the new value."""
+    st.session_state[LANG_KEY] = code if code in LANGUAGES else "en"
+    if LANG_WIDGET in st.session_state:
+        del st.session_state[LANG_WIDGET]
+
+
+def store_lang() -> None:
+    """on_change of the language radio: its choice becomes the session's language."""
+    st.session_state[LANG_KEY] = str(st.session_state.get(LANG_WIDGET, "en"))
+
+
+def prepare_lang_widget() -> None:
+    """Gives the language radio the session's language; call right before drawing it.
+
+    Written on every run, not only when the key is missing: the sidebar is drawn by each page,
+    so after a page change the key still names the previous page's radio (a different widget)
+    during the first run, and the new radio would start from its default, English. A user's
+    click has already reached LANG_KEY through `store_lang` when this runs.
+    """
+    st.session_state[LANG_WIDGET] = lang()
 
 
 def t(text: str, /, **fields: object) -> str:
