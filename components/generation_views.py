@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import state
+from components.html_text import escape_text
 from components.i18n import t, t_error
 from engine.errors import ConfigError
 from engine.gen_metrics import GenEvalResult, GenScores
@@ -33,6 +34,7 @@ from engine.ranking import RankingResult, ScoreKind, contrastive_loss
 
 # ---------------------------------------------------------------- session keys (Generation page)
 GEN_SOURCE = "gen_source"
+GEN_SOURCES = ("builtin", "upload")  # where the examples come from: a built-in task or the user's file
 GEN_TASK = "gen_task"
 GEN_INSTRUCTION = "gen_instruction"
 GEN_TEMPLATE = "gen_template"
@@ -98,7 +100,7 @@ def _prob_color(p: float) -> str:
 
 
 def _visible(token: str) -> str:
-    return html.escape(token).replace("\n", "↵<br>").replace("\t", "⇥")
+    return escape_text(token).replace("\n", "↵<br>").replace("\t", "⇥")
 
 
 def token_strip_html(
@@ -143,9 +145,10 @@ def draw_demos(split: GenSplit, k: int, draw_seed: int) -> list[dict[str, str]]:
 
 def ensure_defaults(task: GenTask, split: GenSplit, seed: int) -> None:
     """Seeds the generation prompt from a task the first time, or when the task changes."""
-    if st.session_state.get(GEN_FOR_TASK) == task.source:
+    # by content: every pasted task is "upload:pasted.csv", and a new paste must re-seed
+    if st.session_state.get(GEN_FOR_TASK) == task.fingerprint:
         return
-    st.session_state[GEN_FOR_TASK] = task.source
+    st.session_state[GEN_FOR_TASK] = task.fingerprint
     st.session_state[GEN_INSTRUCTION] = task.instruction
     st.session_state[GEN_TEMPLATE] = task.template
     st.session_state[GEN_PATTERN] = task.answer_pattern or ""

@@ -1,33 +1,45 @@
-"""The shared prompt (instruction, template, label words, demonstrations, query) and its editor.
+"""The Prompt Lab's editor of the shared prompt (instruction, template, label words,
+demonstrations, query).
 
-The prompt lives in session state under the ``pl_*`` keys so it follows the user from page to
-page. The demonstrations table uses the "base + version" pattern: `st.data_editor` edits a
-base table that only changes on explicit actions (draw, shuffle, load from another page), each
-of which bumps the editor's key; what the user typed is read back every run into ``pl_demos``.
-Feeding the edited table back as the editor's data would re-apply the user's row deletions.
+The prompt itself lives in `components.prompt_store` under canonical keys that no widget uses;
+the widgets here have their own keys (``w_pl_*``), are initialised from the canonical values
+when their key is missing (a fresh session, or a page change that dropped it), and write back
+through on_change callbacks and a read-back after drawing. The canonical names are re-exported
+here (``pe.INSTRUCTION`` ...) for the pages that read the prompt.
+
+The demonstrations table uses the "base + version" pattern: `st.data_editor` edits a base table
+that only changes on explicit actions (draw, shuffle, load from another page), each of which
+bumps the editor's key; what the user typed is read back every run into ``pl_demos``. Feeding
+the edited table back as the editor's data would re-apply the user's row deletions. When a page
+change has dropped the editor's own state, the base is re-based on ``pl_demos`` so that edits
+made before the page change stay.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from components import prompt_store as store
 from components.i18n import t
+from components.prompt_store import DEMOS as DEMOS
+from components.prompt_store import DEMOS_BASE as DEMOS_BASE
+from components.prompt_store import EDITOR_VERSION as EDITOR_VERSION
+from components.prompt_store import FOR_DATASET as FOR_DATASET
+from components.prompt_store import INSTRUCTION as INSTRUCTION
+from components.prompt_store import LABEL_WORDS as LABEL_WORDS
+from components.prompt_store import QUERY as QUERY
+from components.prompt_store import SEPARATOR as SEPARATOR
+from components.prompt_store import TEMPLATE as TEMPLATE
+from components.prompt_store import set_demos as set_demos
+from components.prompt_store import set_prompt as set_prompt
+from components.prompt_store import snapshot as snapshot
 from engine.datasets import Dataset, Example, Split
 from engine.prompts import Demo, PromptFormat
-
-INSTRUCTION = "pl_instruction"
-TEMPLATE = "pl_template"
-SEPARATOR = "pl_separator"
-DEMOS = "pl_demos"  # list of {"text", "label"} dicts, prompt order
-DEMOS_BASE = "pl_demos_base"
-EDITOR_VERSION = "pl_editor_version"
-QUERY = "pl_query"
-LABEL_WORDS = "pl_label_words"  # label name -> word
-FOR_DATASET = "pl_dataset"  # which dataset the defaults came from
 
 SEPARATORS = {"blank line (\\n\\n)": "\n\n", "new line (\\n)": "\n", "space": " ", "### line": "\n###\n"}
 
@@ -69,26 +81,20 @@ def draw_demos(
     return [out[i] for i in order]
 
 
-def set_demos(demos: list[dict[str, str]]) -> None:
-    """Replaces the demonstrations (from any page) and resets the table editor."""
-    st.session_state[DEMOS] = [dict(d) for d in demos]
-    st.session_state[DEMOS_BASE] = [dict(d) for d in demos]
-    st.session_state[EDITOR_VERSION] = int(st.session_state.get(EDITOR_VERSION, 0)) + 1
-
-
 def ensure_defaults(ds: Dataset, split: Split, seed: int) -> None:
-    """Seeds the shared prompt from the dataset the first time, or when the dataset changes."""
-    if st.session_state.get(FOR_DATASET) == ds.source:
+    """Seeds the shared prompt from the dataset the first time, or when the dataset changes
+    (call before the Prompt Lab's widgets are drawn: it resets them)."""
+    if st.session_state.get(FOR_DATASET) == ds.fingerprint:
         return
-    st.session_state[FOR_DATASET] = ds.source
-    st.session_state[INSTRUCTION] = ds.instruction
-    st.session_state[TEMPLATE] = ds.template
-    st.session_state[SEPARATOR] = "\n\n"
-    st.session_state[LABEL_WORDS] = ds.label_word_map()
-    for name, word in ds.label_word_map().items():
-        st.session_state[f"pl_lw_{name}"] = word
-    set_demos(draw_demos(split.pool, 4, seed, balanced=True, labels=ds.label_names))
-    st.session_state[QUERY] = split.test[0].text if split.test else ""
+    st.session_state[FOR_DATASET] = ds.fingerprint
+    set_prompt(
+        instruction=ds.instruction,
+        template=ds.template,
+        separator="\n\n",
+        label_words=ds.label_word_map(),
+        demos=draw_demos(split.pool, 4, seed, balanced=True, labels=ds.label_names),
+        query=split.test[0].text if split.test else "",
+    )
 
 
 def current_format() -> PromptFormat:
@@ -139,38 +145,88 @@ def _rows_from_editor(df: pd.DataFrame) -> list[dict[str, str]]:
     return [r[2] for r in rows]
 
 
+def _init_widget(widget: str, value: object) -> None:
+    """Gives a widget its canonical value when its key is missing (fresh session or page change)."""
+    if widget not in st.session_state:
+        st.session_state[widget] = value
+
+
+def _write_back(widget: str, canonical: str) -> Callable[[], None]:
+    """An on_change callback copying a text widget's value into its canonical key."""
+
+    def copy() -> None:
+        st.session_state[canonical] = str(st.session_state.get(widget, ""))
+
+    return copy
+
+
+def _separator_name(value: str) -> str:
+    """The `SEPARATORS` name of a separator string (the first one for a custom separator)."""
+    return next((n for n, v in SEPARATORS.items() if v == value), next(iter(SEPARATORS)))
+
+
+def _store_separator() -> None:
+    """on_change of the separator menu. Written back only when the user picks one, so a custom
+    separator from a loaded experiment is not replaced by the menu's first entry."""
+    st.session_state[SEPARATOR] = SEPARATORS[str(st.session_state[store.W_SEPARATOR])]
+
+
+def _store_words(names: tuple[str, ...]) -> Callable[[], None]:
+    """on_change of a label-word box: every label's word into the canonical dict."""
+
+    def copy() -> None:
+        words = dict(st.session_state.get(LABEL_WORDS, {}))
+        for name in names:
+            key = store.word_widget_key(name)
+            if key in st.session_state:
+                words[name] = str(st.session_state[key])
+        st.session_state[LABEL_WORDS] = words
+
+    return copy
+
+
+def _text_area(label: str, canonical: str, widget: str, **kwargs: Any) -> None:
+    """A text area mirroring `canonical` (init, callback, read-back)."""
+    _init_widget(widget, str(st.session_state.get(canonical, "")))
+    value = st.text_area(label, key=widget, on_change=_write_back(widget, canonical), **kwargs)
+    st.session_state[canonical] = value
+
+
 def render_editor(ds: Dataset, split: Split, seed: int) -> None:
     """Instruction, template, separator, label words, demonstrations table and query."""
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.text_area(t("Instruction (optional, goes first)"), key=INSTRUCTION, height=68)
-        st.text_area(
+        _text_area(t("Instruction (optional, goes first)"), INSTRUCTION, store.W_INSTRUCTION, height=68)
+        _text_area(
             t("Template (one demonstration; use {text} and {label})"),
-            key=TEMPLATE,
+            TEMPLATE,
+            store.W_TEMPLATE,
             height=68,
             help=t(
                 "The query is rendered with the template up to {label}; the model continues with the label word."
             ),
         )
     with c2:
-        sep_names = list(SEPARATORS)
-        cur = str(st.session_state.get(SEPARATOR, "\n\n"))
         sep_shown = _separator_names()
-        sep_choice = st.selectbox(
+        _init_widget(store.W_SEPARATOR, _separator_name(str(st.session_state.get(SEPARATOR, "\n\n"))))
+        st.selectbox(
             t("Separator between blocks"),
-            sep_names,
-            index=list(SEPARATORS.values()).index(cur) if cur in SEPARATORS.values() else 0,
+            list(SEPARATORS),
             format_func=lambda n: sep_shown.get(n, n),
-            key="pl_sep_choice",
+            key=store.W_SEPARATOR,
+            on_change=_store_separator,
         )
-        st.session_state[SEPARATOR] = SEPARATORS[sep_choice]
         st.markdown(t("**Label words** (what the model must say for each label)"))
+        defaults = ds.label_word_map()
+        current = dict(st.session_state.get(LABEL_WORDS, {}))
         words: dict[str, str] = {}
         cols = st.columns(min(len(ds.label_names), 3))
+        store_words = _store_words(tuple(ds.label_names))
         for i, name in enumerate(ds.label_names):
             with cols[i % len(cols)]:
-                st.session_state.setdefault(f"pl_lw_{name}", ds.label_word_map()[name])
-                words[name] = st.text_input(name, key=f"pl_lw_{name}")
+                key = store.word_widget_key(name)
+                _init_widget(key, str(current.get(name, defaults[name])))
+                words[name] = st.text_input(name, key=key, on_change=store_words)
         st.session_state[LABEL_WORDS] = words
 
     st.markdown(t("**Demonstrations** — edit cells, add or delete rows, change `position` to reorder."))
@@ -206,10 +262,21 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
         if st.button(t("Reverse order"), key="pl_reverse"):
             set_demos(list(reversed(st.session_state.get(DEMOS, []))))
 
+    version = int(st.session_state.get(EDITOR_VERSION, 0))
+    editor_key = f"pl_demo_editor_{version}"
+    if (
+        editor_key not in st.session_state
+        and st.session_state.get(store.EDITOR_DRAWN) == version
+        and st.session_state.get(DEMOS) != st.session_state.get(DEMOS_BASE)
+    ):
+        # this table was drawn before and a page change dropped its edits: start from the
+        # demonstrations as last edited
+        st.session_state[DEMOS_BASE] = [dict(d) for d in st.session_state.get(DEMOS, [])]
+    st.session_state[store.EDITOR_DRAWN] = version
     base = st.session_state.get(DEMOS_BASE, [])
     edited = st.data_editor(
         _table(base),
-        key=f"pl_demo_editor_{st.session_state.get(EDITOR_VERSION, 0)}",
+        key=editor_key,
         num_rows="dynamic",
         width="stretch",
         hide_index=True,
@@ -230,7 +297,7 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
 
         def _use_test_query() -> None:
             i = int(st.session_state.get("pl_test_pick", 0))
-            st.session_state[QUERY] = split.test[i].text
+            set_prompt(query=split.test[i].text)  # a callback: runs before the Query box is drawn
 
         st.selectbox(
             t("…or take a query from the test set"),
@@ -240,7 +307,7 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
         )
         st.button(t("Use this test query"), key="pl_use_test", on_click=_use_test_query)
     with q1:
-        st.text_area(t("Query"), key=QUERY, height=80)
+        _text_area(t("Query"), QUERY, store.W_QUERY, height=80)
 
 
 def gold_label_of_query(split: Split) -> str | None:
@@ -250,15 +317,3 @@ def gold_label_of_query(split: Split) -> str | None:
         if e.text == q:
             return e.label
     return None
-
-
-def snapshot() -> dict[str, Any]:
-    """The shared prompt as plain data (for caching keys and saving)."""
-    return {
-        "instruction": st.session_state.get(INSTRUCTION, ""),
-        "template": st.session_state.get(TEMPLATE, ""),
-        "separator": st.session_state.get(SEPARATOR, "\n\n"),
-        "demos": list(st.session_state.get(DEMOS, [])),
-        "query": st.session_state.get(QUERY, ""),
-        "label_words": dict(st.session_state.get(LABEL_WORDS, {})),
-    }

@@ -43,7 +43,7 @@ def current_prompt_snapshot() -> dict[str, Any]:
     current dataset. Plain data, so it can key `st.cache_data`.
     """
     ds = state.get_dataset()
-    seeded = st.session_state.get(pe.FOR_DATASET) == ds.source and pe.TEMPLATE in st.session_state
+    seeded = st.session_state.get(pe.FOR_DATASET) == ds.fingerprint and pe.TEMPLATE in st.session_state
     if not seeded:
         return _defaults()
     words = st.session_state.get(pe.LABEL_WORDS)

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components import prompt_editor as pe
+from components import state
 from engine.datasets import Dataset, Split
 from engine.prompts import Demo, PromptFormat
 from engine.runner import HFRunner
@@ -68,7 +69,7 @@ def _query(split: Split) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _live_rows(
-    model: str, dataset: str, seed: int, _runner: HFRunner, _ds: Dataset, _split: Split
+    model_key: str, dataset_fingerprint: str, seed: int, _runner: HFRunner, _ds: Dataset, _split: Split
 ) -> list[dict[str, Any]]:
     fmt = PromptFormat(_ds.template, _ds.instruction)
     words = _ds.label_word_map()
@@ -91,22 +92,54 @@ def _live_rows(
 
 def live_example(runner: HFRunner, ds: Dataset, split: Split, seed: int) -> list[dict[str, Any]]:
     """Zero-shot vs 4-shot label probabilities of the first test query (cached)."""
-    return _live_rows(runner.info.name, ds.source, seed, runner, ds, split)
+    # keyed by content: every pasted upload is "pasted.csv", so a name would hand one user's
+    # rows to another (the split is a function of the data set's fingerprint and the seed)
+    return _live_rows(state.model_key(runner), ds.fingerprint, seed, runner, ds, split)
 
 
-def start_step(key: str, ds: Dataset, split: Split, seed: int) -> str:
-    """Sets up the shared state for a tour step; returns the page to open."""
+# Sensitivity widgets set by the order step: small sizes so the result is drawn in seconds on a
+# laptop CPU (6 orders x 20 queries), yet enough to show accuracy moving with the order alone.
+ORDER_SETTINGS: dict[str, object] = {
+    "sens_experiment": "order",
+    "sens_scoring": "direct",
+    "sens_calibration": "none",
+    "sens_draw": "label_balanced",
+    "sens_k": 4,
+    "sens_n_order": 6,
+    "sens_n_test": 20,
+}
+# set by the order step, popped by pages/sensitivity.py: run the experiment without a click
+SENSITIVITY_AUTORUN = "tour_run_sensitivity"
+
+
+def step_page(key: str) -> str:
+    """The page a tour step opens (the Prompt Lab when that page is missing)."""
     step = next(s for s in TOUR_STEPS if s.key == key)
+    return step.page if (ROOT / step.page).exists() else "pages/prompt_lab.py"
+
+
+def start_step(key: str, ds: Dataset, split: Split, seed: int) -> None:
+    """Sets up the shared state for a tour step (the on_click callback of its button on Home).
+
+    A callback runs before the next run draws any widget, so it may set the widget keys of the
+    page the step opens (the Sensitivity settings, the Prompt Lab's scoring menus); the prompt
+    goes through `prompt_editor.set_prompt`. Home then switches to `step_page(key)`.
+    """
     pe.ensure_defaults(ds, split, seed)
-    st.session_state[pe.QUERY] = _query(split)
+    pe.set_prompt(query=_query(split))
     if key == "zero":
         pe.set_demos([])
     elif key == "few":
         pe.set_demos(pe.draw_demos(split.pool, 4, seed, balanced=True, labels=ds.label_names))
     if key in ("zero", "few"):
         # the Prompt Lab shows the result of the last request: make this step's prompt that request
+        st.session_state["pl_scorer"] = "direct"
+        st.session_state["pl_calibration"] = "none"
         st.session_state["pl_last_request"] = (pe.snapshot(), "direct", "none")
-    if key == "order":
-        st.session_state["tour_order"] = True
-    page = step.page if (ROOT / step.page).exists() else "pages/prompt_lab.py"
-    return page
+        st.session_state.pop("pl_last_request_for", None)  # this request is for the data now
+    elif key == "order":
+        for widget, value in ORDER_SETTINGS.items():
+            st.session_state[widget] = value
+        st.session_state[SENSITIVITY_AUTORUN] = True
+    elif key == "heads":
+        st.session_state["att_sort"] = "induction"  # the head table ranks the induction heads first

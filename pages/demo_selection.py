@@ -10,6 +10,7 @@ import streamlit as st
 from components import demo_views as dv
 from components import prompt_editor as pe
 from components import state
+from components.demo_views import POOL_SIZES
 from components.i18n import t, t_error
 from components.layout import page_setup
 from engine.datasets import Example
@@ -29,7 +30,6 @@ from engine.runner import HFRunner
 from engine.selection import Selection, StrategyRun, compare_strategies, explain_selection
 
 N_TEST = 200  # test queries held out of the pool (the comparison uses the first N of them)
-POOL_SIZES: dict[str, int | None] = {"1,000": 1000, "5,000": 5000, "20,000": 20000, "whole pool": None}
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -219,7 +219,7 @@ with tab_one:
                 st.stop()
             with st.spinner(t("Selecting with {strategy}...", strategy=f"{retrieval} + {ordering}")):
                 sel = _select(
-                    (pool_key, runner.info.name if runner else ""),
+                    (pool_key, state.model_key(runner) if runner else ""),
                     query,
                     k,
                     retrieval,
@@ -318,7 +318,7 @@ with tab_cmp:
             index = dv.load_index([e.text for e in pool], None) if pool else None
             bar = st.progress(0.0, text=t("Evaluating..."))
             runs = _compare(
-                (pool_key, runner.info.name, tuple(e.text for e in split.test[:n_test]), needs_index),
+                (pool_key, state.model_key(runner), tuple(e.text for e in split.test[:n_test]), needs_index),
                 strategies,
                 cfg,
                 pool,

@@ -9,7 +9,7 @@ from components import prompt_editor as pe
 from components import state
 from components.i18n import t, t_error
 from components.layout import page_setup
-from components.tour import TOUR_STEPS, live_example, start_step
+from components.tour import TOUR_STEPS, live_example, start_step, step_page
 
 page_setup(t("ICL Explorer"), "pages/home.py")
 
@@ -62,6 +62,13 @@ for i, (col, step) in enumerate(zip(cols, TOUR_STEPS, strict=True)):
         # TourStep fields are English keys (see components/tour.py): translated here
         st.markdown(f"**{i + 1}. {t(step.title)}**")
         st.caption(t(step.text))
-        if st.button(t(step.button), key=f"tour_{step.key}", width="stretch"):
-            target = start_step(step.key, ds, split, seed)
-            st.switch_page(target)
+        # the step's state is set in the on_click callback, before any widget of the next run is
+        # drawn (never by writing a drawn widget's key), then the page is switched
+        if st.button(
+            t(step.button),
+            key=f"tour_{step.key}",
+            width="stretch",
+            on_click=start_step,
+            args=(step.key, ds, split, seed),
+        ):
+            st.switch_page(step_page(step.key))

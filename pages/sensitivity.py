@@ -16,6 +16,7 @@ from components.sensitivity_views import (
     render_result,
     work_estimate,
 )
+from components.tour import SENSITIVITY_AUTORUN
 from engine.errors import USER_ERRORS, ConfigError
 from engine.evaluation import label_words_from
 from engine.runner import HFRunner
@@ -202,7 +203,9 @@ except USER_ERRORS as exc:
 if cfg is not None:
     st.caption(work_estimate(max_evaluations(cfg), n_test, len(ds.label_names)))
 run = st.button(t("Run the experiment"), type="primary", key="sens_run", disabled=cfg is None)
-if run and cfg is not None:
+# the guided tour's order step arms this flag: it lands here with its experiment run, no click needed
+autorun = bool(st.session_state.pop(SENSITIVITY_AUTORUN, False))
+if (run or autorun) and cfg is not None:
     st.session_state["sens_last_request"] = (cfg, n_test)
 
 request = st.session_state.get("sens_last_request")
@@ -228,10 +231,10 @@ def _progress(frac: float, msg: str) -> None:
     bar.progress(min(max(frac, 0.0), 1.0), text=msg)
 
 
-data_key = f"{ds.source}:{len(ds.examples)}:{','.join(ds.label_names)}"
+data_key = ds.fingerprint  # by content, never by the upload's name
 try:
     result = _run(
-        (runner.info.name, data_key, seed, n_test_req, repr(cfg_req)),
+        (state.model_key(runner), data_key, seed, n_test_req, repr(cfg_req)),
         runner,
         cfg_req,
         split.pool,

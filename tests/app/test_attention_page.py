@@ -55,7 +55,7 @@ def test_scores_pattern_viewer_and_ablation() -> None:
 
 def test_invalid_prompt_shows_an_error_not_a_traceback() -> None:
     at = new_app("pages/prompt_lab.py")
-    at.text_area(key="pl_template").set_value("Review: {txt}\nSentiment: {label}").run()
+    at.text_area(key="w_pl_template").set_value("Review: {txt}\nSentiment: {label}").run()
     at.switch_page(PAGE)
     at.run()
     assert not at.exception, at.exception

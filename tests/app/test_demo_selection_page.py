@@ -114,7 +114,7 @@ def test_compare_strategies(at: AppTest) -> None:
 
 
 def test_select_demonstrations_in_chinese(at: AppTest) -> None:
-    at.radio(key="lang").set_value("zh").run()
+    at.radio(key="w_lang").set_value("zh").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "示例选择"
     assert at.button(key="ds_run").label == "选择示例"

@@ -10,8 +10,8 @@ from tests.app.conftest import APP_PATH, TIMEOUT, new_app
 
 def test_save_then_load_restores_the_prompt() -> None:
     at = new_app("pages/prompt_lab.py")
-    at.text_area(key="pl_query").set_value("一部让人落泪的好电影").run()
-    at.text_area(key="pl_instruction").set_value("Decide: negative or positive?").run()
+    at.text_area(key="w_pl_query").set_value("一部让人落泪的好电影").run()
+    at.text_area(key="w_pl_instruction").set_value("Decide: negative or positive?").run()
     saved = at.session_state["pl_query"]
     # what the download button would save
     from components.experiment_io import current_experiment  # noqa: F401  (import check only)
@@ -37,9 +37,9 @@ def test_save_then_load_restores_the_prompt() -> None:
     fresh.text_area(key="exp_paste").set_value(exp_json).run()
     fresh.button(key="exp_load_pasted").click().run()
     assert not fresh.exception, fresh.exception
-    assert fresh.text_area(key="pl_template").value == "Text: {text}\nAnswer: {label}"
-    assert fresh.text_area(key="pl_query").value == "一部让人落泪的好电影"
-    assert fresh.text_input(key="pl_lw_positive").value == "good"
+    assert fresh.text_area(key="w_pl_template").value == "Text: {text}\nAnswer: {label}"
+    assert fresh.text_area(key="w_pl_query").value == "一部让人落泪的好电影"
+    assert fresh.text_input(key="w_pl_lw_positive").value == "good"
     assert fresh.session_state["pl_demos"] == [
         {"text": "超级好看", "label": "positive"},
         {"text": "太无聊了", "label": "negative"},
@@ -66,7 +66,7 @@ def test_share_link_restores_prompt() -> None:
     from streamlit.testing.v1 import AppTest
 
     at = new_app("pages/prompt_lab.py")
-    at.text_area(key="pl_query").set_value("shared query text").run()
+    at.text_area(key="w_pl_query").set_value("shared query text").run()
     at.button(key="exp_link").click().run()
     assert not at.exception
     param = at.query_params["exp"]
@@ -80,4 +80,4 @@ def test_share_link_restores_prompt() -> None:
     other.run()
     other.switch_page("pages/prompt_lab.py").run()
     assert not other.exception
-    assert other.text_area(key="pl_query").value == "shared query text"
+    assert other.text_area(key="w_pl_query").value == "shared query text"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from engine.datasets import load_dataset
+from engine.gen_tasks import parse_gen_upload
 from engine.generation import GenerationResult
 from tests.app.conftest import new_app
 
@@ -97,6 +98,16 @@ def test_uploaded_rows_become_the_task() -> None:
         "input,output\nsun,soleil\nmoon,lune\nstar,étoile\nsea,mer\n"
     ).run()
     assert not at.exception, at.exception
-    assert at.session_state["gen_for_task"] == "upload:pasted.csv"
+    first = parse_gen_upload(
+        b"input,output\nsun,soleil\nmoon,lune\nstar,\xc3\xa9toile\nsea,mer\n", "pasted.csv"
+    )
+    assert at.session_state["gen_for_task"] == first.fingerprint
+    # the same file name and row count with other rows: the prompt follows the new rows
+    at.text_area(key="gen_paste").set_value(
+        "input,output\ncat,chat\ndog,chien\nbird,oiseau\nfish,poisson\n"
+    ).run()
+    assert not at.exception, at.exception
+    assert at.session_state["gen_for_task"] != first.fingerprint
+    assert at.text_input(key="gen_query").value in {"cat", "dog", "bird", "fish"}
     at.text_area(key="gen_paste").set_value("input,answer\nsun,soleil\n").run()
     assert any("no `output` column" in e.value for e in at.error)

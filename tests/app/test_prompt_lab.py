@@ -21,7 +21,7 @@ def _texts(app: AppTest) -> str:
 
 
 def test_sst2_four_shot_label_probabilities(at: AppTest) -> None:
-    assert at.text_area(key="pl_template").value == "Review: {text}\nSentiment: {label}"
+    assert at.text_area(key="w_pl_template").value == "Review: {text}\nSentiment: {label}"
     at.button(key="pl_run").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -35,12 +35,12 @@ def test_sst2_four_shot_label_probabilities(at: AppTest) -> None:
 
 
 def test_template_without_text_field_is_explained(at: AppTest) -> None:
-    at.text_area(key="pl_template").set_value("Sentiment: {label}")
+    at.text_area(key="w_pl_template").set_value("Sentiment: {label}")
     at.button(key="pl_run").click().run()
     assert not at.exception
     assert any("{text}" in e.value for e in at.error)
     # nothing the user typed is lost
-    assert at.text_area(key="pl_template").value == "Sentiment: {label}"
+    assert at.text_area(key="w_pl_template").value == "Sentiment: {label}"
 
 
 def test_empty_demonstration_is_explained(at: AppTest) -> None:
@@ -56,7 +56,7 @@ def test_empty_demonstration_is_explained(at: AppTest) -> None:
 
 
 def test_prompt_longer_than_context_is_explained(at: AppTest) -> None:
-    at.text_area(key="pl_query").set_value("word " * 9000)
+    at.text_area(key="w_pl_query").set_value("word " * 9000)
     at.button(key="pl_run").click().run()
     assert not at.exception
     assert any("too long" in e.value for e in at.error)
@@ -87,4 +87,4 @@ def test_pasted_dataset_feeds_the_prompt_lab() -> None:
     app.text_area(key="sb_paste").set_value("text,label\n" + rows).run()
     assert not app.exception
     assert not app.error, [e.value for e in app.error]
-    assert app.text_input(key="pl_lw_yes").value == "yes"
+    assert app.text_input(key="w_pl_lw_yes").value == "yes"

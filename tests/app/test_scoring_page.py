@@ -81,7 +81,7 @@ def test_prompt_lab_demonstrations_give_one_fixed_prompt(at: AppTest) -> None:
 
 
 def test_scoring_in_chinese(at: AppTest) -> None:
-    at.radio(key="lang").set_value("zh").run()
+    at.radio(key="w_lang").set_value("zh").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "打分方式"
     assert at.button(key="sc_run").label == "运行评估"

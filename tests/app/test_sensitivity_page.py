@@ -119,7 +119,7 @@ def test_format_uses_the_prompt_lab_prompt(at: AppTest) -> None:
 
 
 def test_order_experiment_in_chinese(at: AppTest) -> None:
-    at.radio(key="lang").set_value("zh").run()
+    at.radio(key="w_lang").set_value("zh").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "敏感性"
     assert at.button(key="sens_run").label == "运行实验"
@@ -243,3 +243,33 @@ def test_notes_are_translated(monkeypatch: pytest.MonkeyPatch) -> None:
         "k = 16, 32 left out: larger than the pool or too long for the model's context (2048 tokens)."
     )
     assert sv.note_text("something new") == "something new"
+
+
+def test_kcurve_summary_of_a_non_monotone_curve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22 bug 3: best at k = 1, k = 4 far below, k = 8 below: no "within 2 points from k = 1 on"."""
+    fmt = PromptFormat("Review: {text}\nSentiment: {label}", instruction="Classify the review.")
+    words = (("negative", "bad"), ("positive", "good"))
+    accs = {0: 0.5, 1: 0.8, 2: 0.7, 4: 0.325, 8: 0.65}
+    rows = [
+        Row(f"direct k={k}", a, a, (a, a), (a, a), 20, 0.1, 10, {"scorer": "direct", "k": k})
+        for k, a in accs.items()
+    ]
+    cfg = SensitivityConfig(experiment="kcurve", fmt=fmt, label_words=words, n=2, ks=tuple(accs))
+    summary = EXPERIMENTS["kcurve"].summarize(rows, cfg, 2)
+    result = SensitivityResult("kcurve", cfg, tuple(rows), summary, cfg.labels, 20, 1.0, 600, 9)
+    for module in (i18n, sv):
+        monkeypatch.setattr(module, "lang", lambda: "en")
+    en = sv.summary_text(result)
+    assert sv.summary_sentence(result) == en
+    assert "from k=1 on" not in en
+    assert "not monotone: k=4 is 47.5 points below k=1" in en
+    assert "k=8 (the largest) is 15.0 points below it" in en
+    assert "Wilson interval over 20 queries" in en and "k=2, 8 within noise of the best" in en
+    for module in (i18n, sv):
+        monkeypatch.setattr(module, "lang", lambda: "zh")
+    zh = sv.summary_text(result)
+    assert "非单调:k=4 比 k=1 低 47.5 个百分点" in zh
+    assert "最大的 k=8 比最佳低 15.0 个百分点" in zh
+    assert "k=2,8 与最佳的差异在噪声范围内" in zh and "20 条查询" in zh
+    assert set(re.findall(r"\d+\.\d%", zh)) == set(re.findall(r"\d+\.\d%", en))
+    assert not re.search(r"\b(points|noise|monotone|within|largest|over)\b", zh), zh
