@@ -41,6 +41,7 @@ from engine.models import ModelLoadError, check_model_name, model_identity
 
 PENDING = "pending_experiment"
 LINK_APPLIED = "link_applied"
+UPLOAD_GENERATION = "exp_upload_generation"  # the file uploader's key suffix, one more per loaded file
 MESSAGES = "exp_messages"  # [(level, text)] from the last load, shown once in the sidebar
 SEED_SETTING = Setting("int", 0, 2**31 - 1)  # the sidebar's seed input
 
@@ -213,14 +214,21 @@ def _model_names() -> list[str]:
 
 def render_experiment_io() -> None:
     """Sidebar section: download, upload and link."""
-    # what the last load dropped or could not check: outside the (closed) expander, so it is seen
-    for level, text in st.session_state.pop(MESSAGES, []):
-        (st.warning if level == "warning" else st.info)(text)
-    with st.expander(t("Save, load, share")):
+    # What the last load did, dropped or could not check, shown once. The container is drawn in
+    # every run, empty or not, so the expander below keeps its place in the sidebar: when these
+    # notices were drawn straight before it, they shifted it by one slot in the run after a load
+    # (and back in the next run), and the browser then re-created it collapsed, hiding the
+    # uploaded file and the "loaded" message (issue 22, bug 4). They sit outside the expander,
+    # so they are seen even when it is closed.
+    notices = st.container()
+    with notices:
         if st.session_state.pop("exp_loaded", False):
             st.success(t("Experiment loaded."))
+        for level, text in st.session_state.pop(MESSAGES, []):
+            (st.warning if level == "warning" else st.info)(text)
         if "exp_error" in st.session_state:
             st.error(t_error(str(st.session_state.pop("exp_error"))))
+    with st.expander(t("Save, load, share")):
         exp = current_experiment()
         st.download_button(
             t("Save experiment (JSON)"),
@@ -229,14 +237,19 @@ def render_experiment_io() -> None:
             mime="application/json",
             key="exp_download",
         )
-        up = st.file_uploader(t("Load experiment"), type=["json"], key="exp_upload")
-        if up is not None and st.session_state.get("exp_upload_done") != up.file_id:
+        # A loaded file is consumed: the next run draws a new, empty uploader (another key), so
+        # the file can be chosen again. With one uploader that kept the file, choosing the same
+        # file again changed nothing in the browser's file input and did nothing (issue 22).
+        generation = int(st.session_state.get(UPLOAD_GENERATION, 0))
+        up = st.file_uploader(t("Load experiment"), type=["json"], key=f"exp_upload_{generation}")
+        if up is not None:
             try:
                 st.session_state[PENDING] = loads(up.getvalue())
-                st.session_state["exp_upload_done"] = up.file_id
-                st.rerun()
             except ConfigError as exc:
-                st.error(t_error(str(exc)))
+                st.error(t_error(str(exc)))  # the bad file stays shown beside its error
+            else:
+                st.session_state[UPLOAD_GENERATION] = generation + 1
+                st.rerun()
         pasted = st.text_area(t("...or paste an experiment JSON"), key="exp_paste", height=68)
         if st.button(t("Load pasted experiment"), key="exp_load_pasted"):
             try:
