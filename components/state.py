@@ -178,13 +178,30 @@ def remembered(slot: str, key: object, compute: Callable[[], T]) -> T:
     per slot, so memory stays bounded); work shared across sessions is still reused through the
     runner's prefix and span caches.
     """
+    found, value = recall(slot, key)
+    if found:
+        return value  # type: ignore[no-any-return]
+    value = compute()
+    remember(slot, key, value)
+    return value
+
+
+def _store() -> dict[str, tuple[object, Any]]:
     store = st.session_state.get("_remembered")
     if not isinstance(store, dict):
         store = {}
         st.session_state["_remembered"] = store
-    last = store.get(slot)
+    return store
+
+
+def recall(slot: str, key: object) -> tuple[bool, Any]:
+    """(True, the session's last result in `slot`) when it was computed for `key`, else (False, None)."""
+    last = _store().get(slot)
     if last is not None and last[0] == key:
-        return last[1]  # type: ignore[no-any-return]
-    value = compute()
-    store[slot] = (key, value)
-    return value
+        return True, last[1]
+    return False, None
+
+
+def remember(slot: str, key: object, value: object) -> None:
+    """Keeps `value` as the session's result in `slot` for `key` (see `remembered`)."""
+    _store()[slot] = (key, value)

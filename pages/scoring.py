@@ -10,6 +10,7 @@ from components import prompt_editor as pe
 from components import state
 from components.i18n import t, t_error
 from components.layout import page_setup
+from components.run_control import Clock, RunControl, eta_text
 from components.scoring_views import (
     DEMO_MODES,
     calibration_descriptions,
@@ -44,6 +45,10 @@ def demo_mode_titles() -> dict[str, str]:
     }
 
 
+RESULTS = "sc_results"  # the session's last full result (`state.remember`)
+STOP = RunControl("sc")  # the Stop button, its flag and the partial result of a stopped run
+
+
 def _run(
     key: tuple[Any, ...],
     runner: HFRunner,
@@ -51,14 +56,74 @@ def _run(
     variants: tuple[Variant, ...],
     pool: Any,
     queries: Any,
-    progress: Any,
 ) -> dict[str, EvalResult]:
-    """The evaluation, kept per session (see `state.remembered`: it updates a progress bar)."""
-    return state.remembered(
-        "sc_results",
-        key,
-        lambda: evaluate_variants(runner, pool, queries, cfg, variants, progress=progress),
-    )
+    """The evaluation with a progress bar (count and time left) and a Stop button.
+
+    Kept per session, not in `st.cache_data` (see `state.remembered`: it updates a progress bar).
+    The partial result is kept after every chunk of queries: a click on Stop interrupts this
+    script, and the rerun shows what was kept (see `components.run_control`).
+    """
+    bar = st.progress(0.0, text=t("Starting..."))
+    stop_slot = STOP.stop_button()
+    clock = Clock()
+    progress_text = t("Evaluating: {msg}")  # the engine's step message stays as it comes
+    count = [eta_text(0, len(queries), 0.0)]
+
+    def progress(frac: float, msg: str) -> None:
+        text = f"{count[0]} · {progress_text.format(msg=msg)}"
+        bar.progress(min(max(frac, 0.0), 1.0), text=text)
+
+    def on_chunk(partial: dict[str, EvalResult]) -> None:
+        STOP.keep_partial(key, partial)
+        count[0] = eta_text(next(iter(partial.values())).n_done, len(queries), clock.elapsed())
+
+    try:
+        results = evaluate_variants(
+            runner,
+            pool,
+            queries,
+            cfg,
+            variants,
+            progress=progress,
+            should_stop=STOP.should_stop,
+            on_chunk=on_chunk,
+        )
+    except USER_ERRORS:
+        bar.empty()
+        stop_slot.empty()
+        raise
+    bar.empty()
+    stop_slot.empty()
+    if any(r.partial for r in results.values()):
+        STOP.keep_partial(key, results)
+        STOP.request_stop()  # later reruns show it until Run is pressed
+    else:
+        state.remember(RESULTS, key, results)
+        STOP.clear()
+    return results
+
+
+def _results(
+    key: tuple[Any, ...],
+    runner: HFRunner,
+    cfg: EvalConfig,
+    variants: tuple[Variant, ...],
+    pool: Any,
+    queries: Any,
+) -> dict[str, EvalResult]:
+    """The remembered result for `key`; after Stop the partial one (never a new run); else a run."""
+    found, value = state.recall(RESULTS, key)
+    if found:
+        return value  # type: ignore[no-any-return]
+    if STOP.stopped():
+        partial = STOP.partial_for(key)
+        if partial is None:
+            st.warning(
+                t("Stopped before the first queries were scored: press **Run the evaluation** to run again.")
+            )
+            st.stop()
+        return partial  # type: ignore[no-any-return]
+    return _run(key, runner, cfg, variants, pool, queries)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -206,6 +271,7 @@ if cfg is not None and variants:
 ready = cfg is not None and bool(variants)
 if st.button(t("Run the evaluation"), type="primary", key="sc_run", disabled=not ready) and ready:
     st.session_state["sc_last_request"] = (cfg, tuple(variants), n_test, pool_override)
+    STOP.clear()
 
 request = st.session_state.get("sc_last_request")
 if request is None:
@@ -225,23 +291,23 @@ except USER_ERRORS as exc:
     st.error(t_error(str(exc)))
     st.stop()
 pool = pool_req if pool_req is not None else split.pool
-bar = st.progress(0.0, text=t("Starting..."))
-progress_text = t("Evaluating: {msg}")  # the engine's step message stays as it comes
-
-
-def _progress(frac: float, msg: str) -> None:
-    bar.progress(min(max(frac, 0.0), 1.0), text=progress_text.format(msg=msg))
-
-
 data_key = f"{ds.source}:{len(ds.examples)}:{','.join(ds.label_names)}:{pool_req!r}"
 try:
     key = (runner.info.name, runner.info.device, data_key, seed, n_test_req, repr(cfg_req), variants_req)
-    results = _run(key, runner, cfg_req, variants_req, pool, split.test, _progress)
+    results = _results(key, runner, cfg_req, variants_req, pool, split.test)
 except USER_ERRORS as exc:
-    bar.empty()
     st.error(t_error(str(exc)))
     st.stop()
-bar.empty()
+first = next(iter(results.values()))
+if first.partial:
+    st.warning(
+        t(
+            "Stopped after {done} of {total} queries: partial result. The metrics are over the {done} queries "
+            "done; press **Run the evaluation** to run them all.",
+            done=first.n_done,
+            total=first.n_total,
+        )
+    )
 
 st.subheader(t("Accuracy and calibration"))
 render_summary(results)
