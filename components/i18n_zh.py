@@ -17,6 +17,15 @@ ZH: dict[str, str] = {
     "CSV or JSONL with `text` and `label` columns": "含 `text` 和 `label` 列的 CSV 或 JSONL",
     "Loaded {n} rows.": "已载入 {n} 行。",
     "Loaded {n} pasted rows.": "已载入粘贴的 {n} 行。",
+    "Drew {n} of the {k} demonstrations asked for: the pool has only {pool} examples.": (
+        "只抽取了 {n} 个示例（要求 {k} 个）：示例池只有 {pool} 条样本。"
+    ),
+    "Drew {n} of the {k} demonstrations asked for: the pool has only {usable} examples "
+    "with one of the labels ({counts}).": "只抽取了 {n} 个示例（要求 {k} 个）：示例池中带有这些标签的样本只有 {usable} 条（{counts}）。",
+    "Drew {k} demonstrations, but not label-balanced: the pool has too few examples of "
+    "{labels} ({counts}), so other labels filled in.": (
+        "抽取了 {k} 个示例，但标签不均衡：示例池中 {labels} 的样本太少（{counts}），由其他标签补足。"
+    ),
     "The data loaded before ({n} rows) stays in use.": "之前载入的数据({n} 行)继续使用。",
     "The pasted text has an invalid character (a lone surrogate) at position {pos}; remove it and paste again.": "粘贴的文本在位置 {pos} 处含有无效字符(孤立代理项);请删除后重新粘贴。",
     "...or paste CSV / JSONL here": "……或在此粘贴 CSV / JSONL",

@@ -25,6 +25,7 @@ import pandas as pd
 import streamlit as st
 
 from components import prompt_store as store
+from components.draw_notice import show_draw_notice
 from components.i18n import t
 from components.prompt_store import DEMOS as DEMOS
 from components.prompt_store import DEMOS_BASE as DEMOS_BASE
@@ -253,6 +254,7 @@ def render_editor(ds: Dataset, split: Split, seed: int) -> None:
         ):
             draw_seed = seed + int(st.session_state.get(EDITOR_VERSION, 0))
             set_demos(draw_demos(split.pool, k, draw_seed, balanced=balanced, labels=ds.label_names))
+            show_draw_notice(k, st.session_state[DEMOS], split.pool, ds.label_names, balanced)
     with b4:
         if st.button(t("Shuffle order"), key="pl_shuffle"):
             rows = list(st.session_state.get(DEMOS, []))
