@@ -144,7 +144,10 @@ def apply_pending() -> None:
                 t("Ignored {n} settings from the experiment: {items}", n=len(rejected), items=listed(items)),
             )
         )
-    missing = [key for key in SETTINGS if key not in saved]
+    # only the pages the file has settings for: a file saved before a page was opened has none
+    # of that page's settings, and listing them all on every load says nothing
+    pages_saved = {key.split("_", 1)[0] for key in saved}
+    missing = [key for key in SETTINGS if key not in saved and key.split("_", 1)[0] in pages_saved]
     if missing:
         messages.append(
             (
