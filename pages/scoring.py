@@ -127,7 +127,7 @@ def _results(
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _full_logprobs(model_name: str, text: str, _runner: HFRunner) -> tuple[list[str], list[float]]:
+def _full_logprobs(model_key: str, text: str, _runner: HFRunner) -> tuple[list[str], list[float]]:
     seq = _runner.sequence_logprobs(text)
     return list(seq.tokens), list(seq.token_logprobs)
 
@@ -291,9 +291,9 @@ except USER_ERRORS as exc:
     st.error(t_error(str(exc)))
     st.stop()
 pool = pool_req if pool_req is not None else split.pool
-data_key = f"{ds.source}:{len(ds.examples)}:{','.join(ds.label_names)}:{pool_req!r}"
+data_key = f"{ds.fingerprint}:{pool_req!r}"  # by content, never by the upload's name
 try:
-    key = (runner.info.name, runner.info.device, data_key, seed, n_test_req, repr(cfg_req), variants_req)
+    key = (state.model_key(runner), data_key, seed, n_test_req, repr(cfg_req), variants_req)
     results = _results(key, runner, cfg_req, variants_req, pool, split.test)
 except USER_ERRORS as exc:
     st.error(t_error(str(exc)))
@@ -325,5 +325,5 @@ render_query_detail(
     results,
     picked,
     runner.token_strings,
-    full_logprobs=(lambda text: _full_logprobs(runner.info.name, text, runner)) if full else None,
+    full_logprobs=(lambda text: _full_logprobs(state.model_key(runner), text, runner)) if full else None,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,26 @@ def wait_idle(page, timeout_ms: int = 900_000) -> None:  # type: ignore[no-untyp
         timeout=timeout_ms,
     )
     page.wait_for_timeout(300)
+
+
+RESULT_TIMEOUT_S = 900  # the real model on a 2-core CI machine: first loads and index builds take minutes
+
+
+def wait_for(page, locator, n: int = 1, timeout_s: float = RESULT_TIMEOUT_S) -> None:  # type: ignore[no-untyped-def]
+    """Waits until `locator` matches at least `n` elements; fails at once on an exception box.
+
+    Streamlit shows its running indicator only some time after a click, so waiting for the
+    indicator to go away is not enough: the test waits for the result it expects.
+    """
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        no_exception(page)
+        if locator.count() >= n:
+            wait_idle(page)
+            no_exception(page)
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {locator}")
 
 
 def no_exception(page) -> None:  # type: ignore[no-untyped-def]

@@ -11,12 +11,9 @@ Each test opens a fresh browser context, so a fresh Streamlit session.
 
 from __future__ import annotations
 
-import time
-
 from components.i18n_zh import ZH
-from tests.browser.conftest import no_exception, wait_idle
+from tests.browser.conftest import no_exception, wait_for, wait_idle
 
-RESULT_TIMEOUT_S = 900  # the real model on a 2-core machine: first loads take minutes
 CHARTS = '[data-testid="stPlotlyChart"]'
 PAGES = ("Home", "Scoring", "Demo Selection", "Attention", "Sensitivity", "Generation", "Response Ranking")
 
@@ -31,19 +28,6 @@ EDITS = {
 WORD = "great"  # typed over the label word of "positive"
 
 
-def _wait_for(page, locator, n: int = 1) -> None:  # type: ignore[no-untyped-def]
-    """Waits until `locator` matches at least `n` elements; fails at once on an exception box."""
-    deadline = time.time() + RESULT_TIMEOUT_S
-    while time.time() < deadline:
-        no_exception(page)
-        if locator.count() >= n:
-            wait_idle(page)
-            no_exception(page)
-            return
-        page.wait_for_timeout(500)
-    raise AssertionError(f"timed out after {RESULT_TIMEOUT_S} s waiting for {locator}")
-
-
 def _go(page, title: str) -> None:  # type: ignore[no-untyped-def]
     """Clicks the sidebar link `title` (in the UI language) and waits for the page's run."""
     page.locator('[data-testid="stSidebar"]').get_by_text(title, exact=True).click()
@@ -53,7 +37,7 @@ def _go(page, title: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _heading(page, title: str) -> None:  # type: ignore[no-untyped-def]
-    _wait_for(page, page.get_by_role("heading", name=title, exact=True))
+    wait_for(page, page.get_by_role("heading", name=title, exact=True))
 
 
 def _tour(page, button: str) -> None:  # type: ignore[no-untyped-def]
@@ -66,8 +50,8 @@ def _tour(page, button: str) -> None:  # type: ignore[no-untyped-def]
 def _check_order_step(page) -> None:  # type: ignore[no-untyped-def]
     """On Sensitivity, with the order experiment selected and its result (summary + chart) drawn."""
     _heading(page, "Sensitivity")
-    _wait_for(page, page.get_by_text("orders of the same 4 demonstrations"))
-    _wait_for(page, page.locator(CHARTS))
+    wait_for(page, page.get_by_text("orders of the same 4 demonstrations"))
+    wait_for(page, page.locator(CHARTS))
     assert page.get_by_text("Order variance").count() >= 1
 
 
@@ -84,19 +68,19 @@ def test_full_tour_in_order(page, server) -> None:  # type: ignore[no-untyped-de
     wait_idle(page)
     _tour(page, "Show zero-shot")
     _heading(page, "Prompt Lab")
-    _wait_for(page, page.get_by_text("Predicted label"))
+    wait_for(page, page.get_by_text("Predicted label"))
     _go(page, "Home")
     _tour(page, "Show 4-shot")
     _heading(page, "Prompt Lab")
-    _wait_for(page, page.get_by_text("Predicted label"))
+    wait_for(page, page.get_by_text("Predicted label"))
     _go(page, "Home")
     _tour(page, "Measure order effects")
     _check_order_step(page)
     _go(page, "Home")
     _tour(page, "Find induction heads")
     _heading(page, "Attention")
-    _wait_for(page, page.get_by_role("heading", name="Head scores"))
-    _wait_for(page, page.locator(CHARTS))
+    wait_for(page, page.get_by_role("heading", name="Head scores"))
+    wait_for(page, page.locator(CHARTS))
     no_exception(page)
 
 

@@ -4,12 +4,10 @@ main action works, and a screenshot is kept in artifacts/screenshots/ (the READM
 from __future__ import annotations
 
 import json
-import time
 
-from tests.browser.conftest import no_exception, shot, wait_idle
+from tests.browser.conftest import no_exception, shot, wait_for, wait_idle
 
 # the real model on a 2-core CI machine: first loads and index builds take minutes
-RESULT_TIMEOUT_S = 900
 CHARTS = '[data-testid="stPlotlyChart"]'
 
 
@@ -37,23 +35,6 @@ def _click(page, name: str) -> None:  # type: ignore[no-untyped-def]
     no_exception(page)
 
 
-def _wait_for(page, locator, n: int = 1) -> None:  # type: ignore[no-untyped-def]
-    """Waits until `locator` matches at least `n` elements; fails at once on an exception box.
-
-    Streamlit shows its running indicator only some time after a click, so waiting for the
-    indicator to go away is not enough: the test waits for the result it expects.
-    """
-    deadline = time.time() + RESULT_TIMEOUT_S
-    while time.time() < deadline:
-        no_exception(page)
-        if locator.count() >= n:
-            wait_idle(page)
-            no_exception(page)
-            return
-        page.wait_for_timeout(500)
-    raise AssertionError(f"timed out after {RESULT_TIMEOUT_S} s waiting for {locator}")
-
-
 def _charts(page) -> int:  # type: ignore[no-untyped-def]
     return int(page.locator(CHARTS).count())
 
@@ -62,22 +43,22 @@ def test_scoring_evaluates_20_queries(page, server) -> None:  # type: ignore[no-
     _open(page, server, "/scoring")
     _set_number(page, "Test queries", 20)
     _click(page, "Run the evaluation")
-    _wait_for(page, page.get_by_text("Accuracy and calibration"))
-    _wait_for(page, page.locator(CHARTS))
+    wait_for(page, page.get_by_text("Accuracy and calibration"))
+    wait_for(page, page.locator(CHARTS))
     shot(page, "scoring", height=3000)
 
 
 def test_demo_selection_retrieves(page, server) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/demo_selection")
     _click(page, "Select demonstrations")
-    _wait_for(page, page.get_by_text("Use these demonstrations in the Prompt Lab"))
+    wait_for(page, page.get_by_text("Use these demonstrations in the Prompt Lab"))
     shot(page, "demo_selection", height=3000)
 
 
 def test_attention_draws_heatmaps(page, server) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/attention")
-    _wait_for(page, page.get_by_text("Pattern viewer"))
-    _wait_for(page, page.locator(CHARTS), 2)
+    wait_for(page, page.get_by_text("Pattern viewer"))
+    wait_for(page, page.locator(CHARTS), 2)
     shot(page, "attention", height=3600)
 
 
@@ -86,21 +67,21 @@ def test_sensitivity_runs_small_experiment(page, server) -> None:  # type: ignor
     _set_number(page, "Test queries", 8)
     before = _charts(page)
     _click(page, "Run the experiment")
-    _wait_for(page, page.locator(CHARTS), before + 1)
+    wait_for(page, page.locator(CHARTS), before + 1)
     shot(page, "sensitivity", height=3000)
 
 
 def test_generation_generates(page, server) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/generation")
     _click(page, "Generate with both strategies")
-    _wait_for(page, page.locator('[data-testid="stCode"]'), 2)
+    wait_for(page, page.locator('[data-testid="stCode"]'), 2)
     shot(page, "generation", height=3000)
 
 
 def test_ranking_ranks(page, server) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/ranking")
     _click(page, "Score the responses")
-    _wait_for(page, page.get_by_text("The model's ranking"))
+    wait_for(page, page.get_by_text("The model's ranking"))
     shot(page, "ranking", height=3000)
 
 

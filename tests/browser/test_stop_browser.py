@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import no_exception, shot, wait_idle
-from tests.browser.test_pages_browser import _open, _set_number, _wait_for
+from tests.browser.conftest import no_exception, shot, wait_for, wait_idle
+from tests.browser.test_pages_browser import _open, _set_number
 
 
 def test_scoring_stop_keeps_the_partial_result(page, server) -> None:  # type: ignore[no-untyped-def]
@@ -19,7 +19,7 @@ def test_scoring_stop_keeps_the_partial_result(page, server) -> None:  # type: i
     no_exception(page)
     page.get_by_role("button", name="Stop", exact=True).click()
     warning = page.get_by_text(re.compile(r"Stopped after \d+ of 200 queries: partial result"))
-    _wait_for(page, warning)
+    wait_for(page, warning)
     done = int(re.search(r"Stopped after (\d+) of", warning.first.inner_text()).group(1))  # type: ignore[union-attr]
     assert 0 < done < 200
     page.get_by_text("Accuracy and calibration").wait_for()
