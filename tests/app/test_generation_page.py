@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from engine.datasets import load_dataset
-from engine.gen_tasks import parse_gen_upload
+from engine.gen_tasks import load_gen_task, parse_gen_upload
 from engine.generation import GenerationResult
 from tests.app.conftest import new_app
 
@@ -19,7 +19,7 @@ def _page() -> AppTest:
 def test_generates_with_two_strategies_and_scores_against_the_reference() -> None:
     at = _page()
     # defaults: English -> French, three demonstrations, a test item as query with its reference
-    assert at.session_state["gen_for_task"] == "builtin:en_fr"
+    assert at.session_state["gen_for_task"] == load_gen_task("en_fr").fingerprint
     assert len(at.session_state["gen_demos"]) == 3
     assert at.text_input(key="gen_reference").value
     at.number_input(key="gen_max_new").set_value(4).run()
