@@ -20,7 +20,16 @@ import streamlit as st
 from components.i18n import lang, t
 from components.prompt_view import render_prompt
 from engine.scoring import SCORERS
-from engine.sensitivity import SATURATION_POINTS, Row, SensitivityResult, mean, pct
+from engine.sensitivity import (
+    NOISE_CONFIDENCE,
+    SATURATION_POINTS,
+    KCurveStats,
+    Row,
+    SensitivityResult,
+    kcurve_stats,
+    mean,
+    pct,
+)
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 FILLS = (
@@ -149,6 +158,52 @@ def _seeds(n: int) -> str:
     return t("mean over {n} draws", n=n) if n > 1 else t("one draw")
 
 
+def _kcurve_part(st: KCurveStats, sep: str) -> str:
+    """One scorer's part of the k-curve summary (`engine.sensitivity.summarize_kcurve`)."""
+    semi = ";" if lang() == "zh" else "; "
+    shots = sep.join(t("{acc} at k={k}", acc=pct(a), k=k) for k, a in st.accuracy.items())
+    lo, hi = st.best_interval
+    text = t(
+        "{scorer}: {shots}; best {best} at k={best_k} ({conf:.0f}% Wilson interval over {n} queries: {lo}–{hi})",
+        scorer=scorer_name(st.scorer),
+        shots=shots,
+        best=pct(st.best),
+        best_k=st.best_k,
+        conf=100 * NOISE_CONFIDENCE,
+        n=st.n,
+        lo=pct(lo),
+        hi=pct(hi),
+    )
+    if len(st.accuracy) < 2:
+        return text
+    if st.stable_from is None:
+        gap = 100 * (st.best - st.accuracy[st.largest_k])
+        text += t(", k={k} (the largest) is {gap:.1f} points below it", k=st.largest_k, gap=gap)
+    elif st.stable_from == st.largest_k:
+        text += t(", the largest k: no plateau yet")
+    else:
+        text += t(
+            ", every k from k={k} on within {points:.0f} points of it",
+            k=st.stable_from,
+            points=100 * SATURATION_POINTS,
+        )
+    if st.drop is not None:
+        i, j, fall = st.drop
+        text += semi + t(
+            "not monotone: k={k} is {fall:.1f} points below k={ref}", k=j, fall=100 * fall, ref=i
+        )
+        if st.drop_within_noise:
+            text += t(" (within noise)")
+    if len(st.within_noise) == len(st.accuracy) - 1:
+        text += semi + t("every other k within noise of the best")
+    elif st.within_noise:
+        ks = (sep if lang() == "zh" else ", ").join(map(str, st.within_noise))
+        text += semi + t("k={ks} within noise of the best", ks=ks)
+    else:
+        text += semi + t("every other k differs from the best beyond noise")
+    return text
+
+
 def summary_sentence(result: SensitivityResult) -> str:
     """The engine's summary sentence (`SensitivityResult.summary`), built in the UI language
     from the result's numbers."""
@@ -177,25 +232,7 @@ def summary_sentence(result: SensitivityResult) -> str:
             **_spread_fields(rows),
         )
     if result.experiment == "kcurve":
-        parts = []
-        for scorer in cfg.kcurve_scorers:
-            by_k = {int(r.fields["k"]): r.accuracy for r in rows if r.fields["scorer"] == scorer}
-            if not by_k:
-                continue
-            best_k = max(by_k, key=lambda k: (by_k[k], -k))
-            sat = min(k for k, a in by_k.items() if a >= by_k[best_k] - SATURATION_POINTS)
-            shots = sep.join(t("{acc} at k={k}", acc=pct(by_k[k]), k=k) for k in sorted(by_k))
-            parts.append(
-                t(
-                    "{scorer}: {shots}; best {best} at k={best_k}, within {points:.0f} points of it from k={sat} on",
-                    scorer=scorer_name(scorer),
-                    shots=shots,
-                    best=pct(by_k[best_k]),
-                    best_k=best_k,
-                    points=100 * SATURATION_POINTS,
-                    sat=sat,
-                )
-            )
+        parts = [_kcurve_part(st, sep) for st in kcurve_stats(rows, cfg)]
         seeds = t("mean over {n} seeded draws", n=cfg.n) if cfg.n > 1 else t("one draw per k")
         return t(
             "{parts} ({seeds}; chance {chance}).",

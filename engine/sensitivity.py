@@ -87,7 +87,11 @@ CONDITION_TITLES: dict[str, str] = {
 UNRELATED_WORDS: tuple[str, ...] = (
     "foo", "bar", "baz", "qux", "quux", "corge", "grault", "garply", "waldo", "fred", "plugh", "xyzzy", "thud",
 )  # fmt: skip
-SATURATION_POINTS = 0.02  # "saturates": the first k whose mean accuracy is within 2 points of the best
+# k-curve plateau: the smallest k from which every tried k stays within 2 points of the best; a fall
+# of more than 2 points as k grows makes the curve "not monotone".
+SATURATION_POINTS = 0.02
+NOISE_CONFIDENCE = 0.95  # Wilson score intervals of accuracy over the test queries
+_EPS = 1e-9  # accuracies are means of fractions: compare them with a tolerance
 MAX_N = 1000
 
 
@@ -727,20 +731,146 @@ def summarize_selection(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: i
     return summarize_spread(rows, f"{cfg.draw.replace('_', '-')} draws of {cfg.k} demonstrations")
 
 
-def summarize_kcurve(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
-    parts = []
+def wilson_interval(p: float, n: int, confidence: float = NOISE_CONFIDENCE) -> tuple[float, float]:
+    """The Wilson score interval of a proportion `p` observed over `n` trials.
+
+    `p * n` need not be a whole number (a mean accuracy over seeded draws of the same `n`
+    queries); for whole numbers this is scipy's ``binomtest(...).proportion_ci(method="wilson")``
+    (statsmodels' ``proportion_confint(method="wilson")``).
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}.")
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + confidence / 2))
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * math.sqrt(max(p * (1 - p), 0.0) / n + z2 / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def within_noise(a: float, b: float, n: int, confidence: float = NOISE_CONFIDENCE) -> bool:
+    """Whether accuracies `a` and `b` over `n` queries each are within noise of each other:
+    Newcombe's (1998) interval of the difference, built from the two Wilson intervals, holds 0."""
+    a_lo, a_hi = wilson_interval(a, n, confidence)
+    b_lo, b_hi = wilson_interval(b, n, confidence)
+    d = a - b
+    lo = d - math.hypot(a - a_lo, b_hi - b)
+    hi = d + math.hypot(a_hi - a, b - b_lo)
+    return lo - _EPS <= 0.0 <= hi + _EPS
+
+
+@dataclass(frozen=True, slots=True)
+class KCurveStats:
+    """What the k-curve summary says about one scoring function.
+
+    Attributes:
+        scorer: the scoring function.
+        accuracy: mean accuracy per k, k ascending.
+        n: test queries per evaluation (the noise statements are for this many queries).
+        best_k: the smallest k with the best mean accuracy.
+        best_interval: the Wilson interval (`NOISE_CONFIDENCE`) of the best accuracy over `n` queries.
+        stable_from: the smallest k from which every tried k (it and all larger ones) is within
+            `SATURATION_POINTS` of the best; None when the largest k is further below the best.
+        drop: (k, larger k, fall) the largest fall of accuracy as k grows, when more than
+            `SATURATION_POINTS` (the curve is not monotone); else None.
+        drop_within_noise: that fall is within noise for `n` queries.
+        within_noise: the other k whose difference from the best is within noise.
+    """
+
+    scorer: str
+    accuracy: dict[int, float]
+    n: int
+    best_k: int
+    best_interval: tuple[float, float]
+    stable_from: int | None
+    drop: tuple[int, int, float] | None
+    drop_within_noise: bool
+    within_noise: tuple[int, ...]
+
+    @property
+    def best(self) -> float:
+        return self.accuracy[self.best_k]
+
+    @property
+    def largest_k(self) -> int:
+        return max(self.accuracy)
+
+
+def kcurve_stats(rows: Sequence[Row], cfg: SensitivityConfig) -> list[KCurveStats]:
+    """Best k, plateau, largest fall and noise of each scoring function's k-curve."""
+    out = []
     for scorer in cfg.kcurve_scorers:
-        mine = [r for r in rows if r.fields["scorer"] == scorer]
+        mine = sorted((r for r in rows if r.fields["scorer"] == scorer), key=lambda r: int(r.fields["k"]))
         if not mine:
             continue
-        by_k = {int(r.fields["k"]): r.accuracy for r in mine}
-        best_k = max(by_k, key=lambda k: (by_k[k], -k))
-        sat = min(k for k, a in by_k.items() if a >= by_k[best_k] - SATURATION_POINTS)
-        shots = ", ".join(f"{pct(by_k[k])} at k={k}" for k in sorted(by_k))
-        parts.append(
-            f"{SCORERS[scorer].title}: {shots}; best {pct(by_k[best_k])} at k={best_k}, "
-            f"within {100 * SATURATION_POINTS:.0f} points of it from k={sat} on"
+        acc = {int(r.fields["k"]): r.accuracy for r in mine}
+        n = max(1, min(r.n for r in mine))
+        ks = list(acc)
+        best_k = max(ks, key=lambda k: (acc[k], -k))
+        best = acc[best_k]
+        stable_from = None
+        for k in reversed(ks):
+            if acc[k] < best - SATURATION_POINTS - _EPS:
+                break
+            stable_from = k
+        drop = max(
+            ((i, j, acc[i] - acc[j]) for a, i in enumerate(ks) for j in ks[a + 1 :]),
+            key=lambda d: d[2],
+            default=None,
         )
+        if drop is not None and drop[2] <= SATURATION_POINTS + _EPS:
+            drop = None
+        out.append(
+            KCurveStats(
+                scorer=scorer,
+                accuracy=acc,
+                n=n,
+                best_k=best_k,
+                best_interval=wilson_interval(best, n),
+                stable_from=stable_from,
+                drop=drop,
+                drop_within_noise=drop is not None and within_noise(acc[drop[0]], acc[drop[1]], n),
+                within_noise=tuple(k for k in ks if k != best_k and within_noise(best, acc[k], n)),
+            )
+        )
+    return out
+
+
+def summarize_kcurve(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    """Per scorer: accuracy per k; the best, with its Wilson interval; where the curve stays within
+    2 points of the best (every larger k too) or how far below it the largest k is; the largest
+    fall as k grows (not monotone); which k are within noise of the best."""
+    parts = []
+    points = f"{100 * SATURATION_POINTS:.0f}"
+    for st in kcurve_stats(rows, cfg):
+        shots = ", ".join(f"{pct(a)} at k={k}" for k, a in st.accuracy.items())
+        lo, hi = st.best_interval
+        text = (
+            f"{SCORERS[st.scorer].title}: {shots}; best {pct(st.best)} at k={st.best_k} "
+            f"({100 * NOISE_CONFIDENCE:.0f}% Wilson interval over {st.n} queries: {pct(lo)}–{pct(hi)})"
+        )
+        if len(st.accuracy) > 1:
+            if st.stable_from is None:
+                gap = 100 * (st.best - st.accuracy[st.largest_k])
+                text += f", k={st.largest_k} (the largest) is {gap:.1f} points below it"
+            elif st.stable_from == st.largest_k:
+                text += ", the largest k: no plateau yet"
+            else:
+                text += f", every k from k={st.stable_from} on within {points} points of it"
+            if st.drop is not None:
+                i, j, fall = st.drop
+                text += f"; not monotone: k={j} is {100 * fall:.1f} points below k={i}"
+                if st.drop_within_noise:
+                    text += " (within noise)"
+            others = len(st.accuracy) - 1
+            if len(st.within_noise) == others:
+                text += "; every other k within noise of the best"
+            elif st.within_noise:
+                text += f"; k={', '.join(map(str, st.within_noise))} within noise of the best"
+            else:
+                text += "; every other k differs from the best beyond noise"
+        parts.append(text)
     seeds = f"mean over {cfg.n} seeded draws" if cfg.n > 1 else "one draw per k"
     return "; ".join(parts) + f" ({seeds}; chance {pct(1 / n_labels)})."
 

@@ -22,16 +22,21 @@ from engine.prompts import Demo, PromptError, PromptFormat, build_prompt, label_
 from engine.scoring import ScoringConfig
 from engine.sensitivity import (
     EXPERIMENTS,
+    Row,
     SensitivityConfig,
     derangement,
     draw_demos,
     draw_seed,
     input_only,
+    kcurve_stats,
     no_label_format,
+    pct,
     permutations,
     relabel,
     rng_for,
     run_experiment,
+    summarize_kcurve,
+    wilson_interval,
 )
 from engine.testing import FakeRunner
 
@@ -355,3 +360,71 @@ def test_progress_is_monotone_and_ends_at_one() -> None:
 
 def test_registry_lists_all_experiments() -> None:
     assert list(EXPERIMENTS) == ["order", "selection", "kcurve", "labels", "label_words", "format"]
+
+
+# ------------------------------------------------------------------ k-curve summary (issue 22, bug 3)
+def _kcurve_rows(accs: dict[int, float], n: int = 20, scorer: str = "direct") -> list[Row]:
+    return [
+        Row(f"{scorer} k={k}", a, a, (a, a), (a, a), n, 0.1, 10, {"scorer": scorer, "k": k})
+        for k, a in accs.items()
+    ]
+
+
+def test_kcurve_summary_of_the_issue_curve_is_not_monotone_and_has_no_plateau() -> None:
+    # Sensitivity -> k-curve, 20 queries, 2 seeds: best at k = 1, k = 4 far below, k = 8 below too
+    rows = _kcurve_rows({0: 0.5, 1: 0.8, 2: 0.7, 4: 0.325, 8: 0.65})
+    cfg = cfg_of("kcurve", n=2, ks=(0, 1, 2, 4, 8))
+    text = summarize_kcurve(rows, cfg, 2)
+    assert "best 80.0% at k=1" in text
+    assert "from k=1 on" not in text and "within 2 points of it from" not in text
+    assert "not monotone: k=4 is 47.5 points below k=1" in text
+    assert "k=8 (the largest) is 15.0 points below it" in text
+    lo, hi = wilson_interval(0.8, 20)
+    assert f"95% Wilson interval over 20 queries: {pct(lo)}–{pct(hi)}" in text
+    # 65 % vs 80 % over 20 queries is noise, 32.5 % vs 80 % is not
+    assert "k=2, 8 within noise of the best" in text
+    stats = kcurve_stats(rows, cfg)[0]
+    assert stats.stable_from is None and stats.drop == (1, 4, pytest.approx(0.475))
+    assert stats.within_noise == (2, 8) and not stats.drop_within_noise
+
+
+def test_kcurve_plateau_means_every_later_k_stays_within_two_points() -> None:
+    cfg = cfg_of("kcurve", n=1, ks=(0, 1, 2, 4, 8, 16))
+    # k = 2 reaches the best but k = 4 falls away: the plateau starts at k = 8
+    rows = _kcurve_rows({0: 0.5, 1: 0.6, 2: 0.79, 4: 0.6, 8: 0.8, 16: 0.785}, n=200)
+    stats = kcurve_stats(rows, cfg)[0]
+    assert stats.best_k == 8 and stats.stable_from == 8
+    text = summarize_kcurve(rows, cfg, 2)
+    assert "every k from k=8 on within 2 points of it" in text
+    assert "not monotone: k=4 is 19.0 points below k=2" in text
+    # exactly 2 points below counts as within 2 points (no float rounding)
+    rows = _kcurve_rows({0: 0.5, 1: 0.78, 2: 0.8, 4: 0.78}, n=200)
+    stats = kcurve_stats(rows, cfg_of("kcurve", n=1, ks=(0, 1, 2, 4)))[0]
+    assert stats.stable_from == 1 and stats.drop is None
+    text = summarize_kcurve(rows, cfg_of("kcurve", n=1, ks=(0, 1, 2, 4)), 2)
+    assert "not monotone" not in text and "every k from k=1 on within 2 points of it" in text
+    assert "every other k differs from the best beyond noise" not in text  # k = 1 and 4 are noise
+
+
+def test_kcurve_noise_for_few_and_many_queries() -> None:
+    cfg = cfg_of("kcurve", n=1, ks=(0, 1, 2))
+    few = summarize_kcurve(_kcurve_rows({0: 0.5, 1: 0.75, 2: 1.0}, n=4), cfg, 2)
+    assert "every other k within noise of the best" in few
+    many = summarize_kcurve(_kcurve_rows({0: 0.5, 1: 0.75, 2: 1.0}, n=400), cfg, 2)
+    assert "every other k differs from the best beyond noise" in many
+    assert "not monotone" not in many and "every k from" not in many
+    assert (
+        "at k=2 (95% Wilson interval over 400 queries: 99.0%–100.0%), the largest k: no plateau yet" in many
+    )
+
+
+def test_wilson_interval_matches_scipy() -> None:
+    from scipy.stats import binomtest
+
+    for successes, n in [(0, 10), (3, 10), (16, 20), (20, 20), (57, 200)]:
+        ci = binomtest(successes, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert wilson_interval(successes / n, n) == pytest.approx((ci.low, ci.high), abs=1e-9)
+    lo, hi = wilson_interval(0.325, 20)  # a mean over seeds: 6.5 of 20
+    assert wilson_interval(0.3, 20)[0] < lo < 0.325 < hi < wilson_interval(0.35, 20)[1]
+    with pytest.raises(ValueError):
+        wilson_interval(0.5, 0)
