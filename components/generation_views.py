@@ -454,9 +454,12 @@ def render_eval(result: GenEvalResult, *, key: str) -> None:
 
 
 # ---------------------------------------------------------------- ranking views
+TAU_TICKS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)  # the loss curve's tau axis (log)
+
+
 def loss_curve(result: RankingResult, kind: ScoreKind, tau: float) -> go.Figure:
     """Contrastive loss against the temperature (log-spaced), the current tau marked."""
-    taus = np.geomspace(0.05, 20.0, 60)
+    taus = np.geomspace(TAU_TICKS[0], TAU_TICKS[-1], 60)
     scores, goods = result.scores(kind), result.goods()
     losses = [contrastive_loss(scores, goods, float(x)) for x in taus]
     fig = go.Figure(go.Scatter(x=taus, y=losses, mode="lines", name="L(τ)"))
@@ -473,7 +476,13 @@ def loss_curve(result: RankingResult, kind: ScoreKind, tau: float) -> go.Figure:
     fig.update_layout(
         height=260,
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
-        xaxis={"type": "log", "title": "τ"},
+        # one label per tick: a log axis left to plotly labels its minor ticks "2", "5" between decades
+        xaxis={
+            "type": "log",
+            "title": "τ",
+            "tickvals": list(TAU_TICKS),
+            "ticktext": [f"{x:g}" for x in TAU_TICKS],
+        },
         yaxis={"title": t("contrastive loss")},
         showlegend=False,
     )

@@ -105,3 +105,16 @@ def test_kcurve_summary_matches_the_curve(page, server) -> None:  # type: ignore
     elif fall < 1.8:
         assert "not monotone" not in summary, summary
     assert "within noise of the best" in summary or "beyond noise" in summary, summary
+
+
+def test_ranking_tau_axis_ticks_are_readable(page, server) -> None:  # type: ignore[no-untyped-def]
+    """(7a) the log tau axis used to read "5 0.1 2 5 1 2 5 10 2" (plotly's minor digits)."""
+    _open(page, server, "/ranking")
+    page.get_by_role("button", name="Score the responses", exact=True).click()
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    curve = charts.filter(has=page.locator(".xtitle", has_text="τ"))
+    _wait_for(page, curve)
+    labels = [s.strip() for s in curve.first.locator(".xtick text").all_text_contents()]
+    values = [float(s) for s in labels]
+    assert values == sorted(values) and len(set(values)) == len(values), labels
+    assert values[0] <= 0.1 and values[-1] >= 10, labels
