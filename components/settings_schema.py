@@ -239,7 +239,6 @@ SETTINGS: dict[str, Setting] = {
     "ds_retrieval": _choice(retrieval.RETRIEVERS),
     "ds_ordering": _choice(retrieval.ORDERINGS),
     "ds_k": _int(0, 32),
-    "ds_seed": _int(0, 2**31 - 1),
     "ds_pool_size": _choice(POOL_SIZES),
     **_retrieval_options(),
     "ds_query": _text(),

@@ -135,7 +135,8 @@ retriever_titles = dv.strategy_labels(list(RETRIEVERS))
 ordering_titles = dv.strategy_labels(list(ORDERINGS))
 pool_titles = {name: t("whole pool") if size is None else name for name, size in POOL_SIZES.items()}
 
-c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 1, 1.3])
+seed = seed0  # the sidebar's seed: one seed for every page (the retrievers' draws, the map, the comparison)
+c1, c2, c3, c4 = st.columns([2, 2, 1, 1.3])
 with c1:
     retrieval = st.selectbox(
         t("Retriever"),
@@ -156,8 +157,6 @@ with c2:
 with c3:
     k = int(st.number_input("k", 0, 32, 4, key="ds_k", help=t("number of demonstrations")))
 with c4:
-    seed = int(st.number_input(t("Seed"), 0, 2**31 - 1, seed0, key="ds_seed"))
-with c5:
     pool_choice = st.selectbox(
         t("Pool size"),
         list(POOL_SIZES),

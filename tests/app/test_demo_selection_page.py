@@ -132,3 +132,19 @@ def test_select_demonstrations_in_chinese(at: AppTest) -> None:
     at.text_area(key="ds_query").set_value("   ").run()
     assert not at.exception, at.exception
     assert any("查询为空" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_the_sidebar_seed_is_the_only_seed(at: AppTest) -> None:
+    """Issue 22 (7d): the page had its own seed widget (ds_seed) beside the sidebar's."""
+    assert "ds_seed" not in [w.key for w in at.number_input]
+    assert [w.key for w in at.number_input if w.label in ("Seed", "种子")] == ["sb_seed"]
+    at.selectbox(key="ds_retrieval").set_value("random").run()
+    at.text_area(key="ds_query").set_value("a lovely, joyful film")
+    picks = {}
+    for seed in (1, 2, 1):
+        at.number_input(key="sb_seed").set_value(seed).run()
+        at.button(key="ds_run").click().run()
+        assert not at.exception, at.exception
+        assert not at.error, [e.value for e in at.error]
+        picks.setdefault(seed, []).append(sorted(_selection_frame(at)["pool #"]))
+    assert picks[1][0] == picks[1][1] != picks[2][0]  # the sidebar seed draws the demonstrations

@@ -118,3 +118,13 @@ def test_ranking_tau_axis_ticks_are_readable(page, server) -> None:  # type: ign
     values = [float(s) for s in labels]
     assert values == sorted(values) and len(set(values)) == len(values), labels
     assert values[0] <= 0.1 and values[-1] >= 10, labels
+
+
+def test_demo_selection_has_no_seed_of_its_own(page, server) -> None:  # type: ignore[no-untyped-def]
+    """(7d) Demo Selection had its own Seed beside the sidebar's: the sidebar's is the only one."""
+    _open(page, server, "/demo_selection")
+    page.get_by_role("button", name="Select demonstrations", exact=True).wait_for()
+    assert page.get_by_label("Seed", exact=True).count() == 1
+    main = page.locator('[data-testid="stMain"]')
+    assert main.get_by_label("Seed", exact=True).count() == 0
+    assert page.locator('[data-testid="stSidebar"]').get_by_label("Seed", exact=True).count() == 1
