@@ -186,6 +186,7 @@ ZH: dict[str, str] = {
     "Fix the decoding settings above first.": "请先修正上方的解码设置。",
     "{n} demonstration(s) were dropped from the far end so the prompt fits the context.": "为使提示词放入上下文,已从远端去掉 {n} 个示例。",
     "{label} — generating…": "{label} — 生成中……",
+    "Loading the model for generation (not counted in the timings)...": "正在加载用于生成的模型(不计入用时)……",
     "Set the prompt and the two strategies, then press **Generate with both strategies**.": "设置提示词和两种策略,然后点击 **用两种策略生成**。",
     "Prompt ({n} demonstrations)": "提示词({n} 个示例)",
     " (pattern not found: first line)": "(未匹配到模式:取第一行)",

@@ -262,6 +262,11 @@ class StepModel(Protocol):
 
     def token_strings(self, ids: Sequence[int]) -> list[str]: ...
 
+    def prepare(self) -> None:
+        """Loads what the first step would otherwise load (weights, kernels): called before a
+        generation's clock starts, so its time is the decoding only."""
+        ...
+
     def open(
         self, prompt_ids: Sequence[int], *, amateur: bool = False, amateur_layer: int | None = None
     ) -> StepSession: ...
@@ -351,6 +356,9 @@ class FunctionStepModel:
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         return [self.vocab[i] for i in ids]
 
+    def prepare(self) -> None:
+        """Nothing to load: the logits are a function."""
+
     def open(
         self, prompt_ids: Sequence[int], *, amateur: bool = False, amateur_layer: int | None = None
     ) -> StepSession:
@@ -411,6 +419,7 @@ class HFStepModel:
             elif isinstance(cand, list | tuple):
                 eos.update(int(c) for c in cand)
         self._eos = frozenset(eos)
+        self._prepared = False
 
     @property
     def d_vocab(self) -> int:
@@ -448,6 +457,23 @@ class HFStepModel:
 
     def default_amateur_layer(self) -> int:
         return max(1, self.n_layers // 2)
+
+    def prepare(self) -> None:
+        """Loads the transformers model (a runner may start on the lean path) and runs one token
+        through it, so that weights mapped from disk and the first call's kernel set-up are paid
+        here, not in the first generation's time."""
+        if self._prepared:
+            return
+        import torch
+
+        for runner in (self.runner, self.amateur):
+            if runner is None:
+                continue
+            model = runner.model
+            device = next(model.parameters()).device
+            with torch.no_grad():
+                model(input_ids=torch.tensor([[self.encode_prompt("")[0]]], device=device))
+        self._prepared = True
 
     def open(
         self, prompt_ids: Sequence[int], *, amateur: bool = False, amateur_layer: int | None = None
@@ -942,6 +968,7 @@ class GenerationStream:
 
     def _run(self) -> Iterator[GenToken]:
         cfg = self.cfg
+        self.model.prepare()  # loading the model is not decoding: before the clock starts
         t0 = time.perf_counter()
         stops = cfg.stop
         eos = self.model.eos_ids if cfg.stop_at_eos else frozenset()

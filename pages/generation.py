@@ -242,7 +242,9 @@ elif run:
                 n=prompt.n_dropped,
             )
         )
-    model = HFStepModel(runner)
+    with st.spinner(t("Loading the model for generation (not counted in the timings)...")):
+        model = HFStepModel(runner)
+        model.prepare()  # load before any strategy's clock starts: each time is its decoding only
     results: dict[str, GenerationResult] = {}
     live = st.columns(len(cfgs))
     try:

@@ -327,3 +327,44 @@ def test_stop_helpers() -> None:
 def test_config_validation(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         DecodeConfig(**kwargs)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- timing (issue 22, 7f)
+class LazyModel(FunctionStepModel):
+    """A model whose weights load on first use (open or prepare): 100 s on a fake clock."""
+
+    def __init__(self, clock: list[float], fn: PrefixFn) -> None:
+        fake = FakeRunner(VOCAB, fn)
+        super().__init__(fake.vocab, fn, encode=fake.encode, decode=fake.decode, eos_ids=[EOS])
+        self.clock = clock
+        self.loaded = False
+
+    def _load(self) -> None:
+        if not self.loaded:
+            self.clock[0] += 100.0
+            self.loaded = True
+
+    def prepare(self) -> None:
+        self._load()
+
+    def open(self, prompt_ids: Sequence[int], *, amateur: bool = False, amateur_layer: int | None = None):  # type: ignore[no-untyped-def]
+        self._load()
+        return super().open(prompt_ids, amateur=amateur, amateur_layer=amateur_layer)
+
+
+def test_generation_time_excludes_loading_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first strategy of a side-by-side run used to pay for the model load (0.1 tokens/s)."""
+    import engine.generation as eg
+
+    clock = [0.0]
+
+    def tick() -> float:  # every reading of the clock takes 0.01 s: decoding itself costs a little
+        clock[0] += 0.01
+        return clock[0]
+
+    monkeypatch.setattr(eg.time, "perf_counter", tick)
+    model = LazyModel(clock, lambda p: logits(A=1.0) if len(p) < 5 else logits(eos=1.0))
+    greedy = GenerationStream(model, " Q", DecodeConfig(strategy="greedy", max_new_tokens=8)).result()
+    second = GenerationStream(model, " Q", DecodeConfig(strategy="greedy", max_new_tokens=8)).result()
+    assert model.loaded and len(greedy.tokens) == len(second.tokens) == 3
+    assert greedy.seconds < 1.0 and greedy.seconds == pytest.approx(second.seconds)

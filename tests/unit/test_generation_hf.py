@@ -162,3 +162,19 @@ def test_work_is_counted_and_prompt_not_mutated(tiny: HFRunner) -> None:
     assert ids == copy
     assert after[0] - before[0] == len(ids) + 2  # prefill + one token per later step
     assert after[1] - before[1] == 3
+
+
+def test_prepare_runs_the_model_once_before_the_clock() -> None:
+    """Issue 22 (7f): the first generation's time used to include the model's first use."""
+    runner = _tiny(0)
+    model = HFStepModel(runner)
+    calls: list[int] = []
+    handle = runner.model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        model.prepare()
+        model.prepare()
+        assert len(calls) == 1  # one token through the model, once
+        generate(model, "a b", DecodeConfig(strategy="greedy", max_new_tokens=2))
+        assert len(calls) > 1  # decoding ran on the prepared model
+    finally:
+        handle.remove()
