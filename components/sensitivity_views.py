@@ -94,9 +94,9 @@ def setting_title(row: Row) -> str:
     if lang() == "en":
         return row.setting
     f = row.fields
-    if "order" in f and "permutation" in f:
-        perm = "-".join(str(int(p) + 1) for p in f["permutation"])
-        return t("order {i}: {permutation}", i=f["order"], permutation=perm)
+    if "order" in f and "positions" in f:
+        positions = "-".join(str(int(p)) for p in f["positions"])  # 1-based
+        return t("order {i}: {positions}", i=f["order"], positions=positions)
     if "draw" in f and "draw_seed" in f:
         return t("draw {i}", i=f["draw"])
     if "condition" in f:
@@ -318,7 +318,7 @@ def column_titles() -> dict[str, str]:
         "demo_ids": t("demo ids"),
         "demo_labels": t("demo labels"),
         "shown_labels": t("labels shown"),
-        "permutation": t("permutation"),
+        "positions": t("positions in the draw (1-based)"),
         "order": t("order"),
         "draw": t("draw"),
         "draw_seed": t("draw seed"),

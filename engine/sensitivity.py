@@ -190,7 +190,8 @@ class Row:
         accuracies, macro_f1s: per run (one entry for order and selection rows).
         n: test queries per run.
         seconds, tokens: model work spent on this row (0 when every run was reused).
-        fields: per-experiment fields (permutation, demo ids, k, scorer, condition, words...).
+        fields: per-experiment fields (order: ``positions``, the 1-based places in the draw of the
+            demonstrations shown, first to last; demo ids, k, scorer, condition, words...).
         prompt: the prompt of the first test query in the first run (what the model saw).
     """
 
@@ -575,10 +576,11 @@ def plan_order(
     jobs: list[Job] = []
     for i, perm in enumerate(perms):
         order = tuple(demos[p] for p in perm)
+        positions = tuple(p + 1 for p in perm)  # 1-based, as people count (and as the setting names them)
         specs.append(
             RowSpec(
-                f"order {i + 1}: " + "-".join(str(p + 1) for p in perm),
-                {"order": i + 1, "permutation": tuple(perm), **demo_fields(pool, order)},
+                f"order {i + 1}: " + "-".join(map(str, positions)),
+                {"order": i + 1, "positions": positions, **demo_fields(pool, order)},
             )
         )
         jobs.append(Job(i, eval_config(cfg, order), pool))

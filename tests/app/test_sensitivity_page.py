@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -40,7 +41,9 @@ def test_order_variance_runs_and_shows_everything(at: AppTest) -> None:
     assert "over 2 orders of the same 2 demonstrations" in summary
     assert len(at.get("plotly_chart")) >= 1
     table = at.dataframe[0].value
-    assert len(table) == 2 and {"setting", "accuracy", "macro_f1", "permutation"} <= set(table.columns)
+    assert len(table) == 2 and {"setting", "accuracy", "macro_f1", "positions"} <= set(table.columns)
+    for name, positions in zip(table["setting"], table["positions"], strict=True):  # both 1-based
+        assert name.endswith(": " + "-".join(map(str, json.loads(positions)))), (name, positions)
     assert at.get("download_button")
     # best and worst prompts are shown
     assert any("Best" in str(m.value) for m in at.markdown) and any(
@@ -144,7 +147,7 @@ def test_order_experiment_in_chinese(at: AppTest) -> None:
         "最差" in str(m.value) for m in at.markdown
     )
     table = at.dataframe[0].value
-    assert {"设置", "准确率", "排列"} <= set(table.columns), list(table.columns)
+    assert {"设置", "准确率", "在抽取中的位置(从 1 起)"} <= set(table.columns), list(table.columns)
     assert list(table["设置"]) == ["顺序 1:1-2", "顺序 2:2-1"]
     # the prompt itself is data: not translated
     assert any("Sentiment:" in str(c.value) for c in at.code)
@@ -162,8 +165,8 @@ def _results() -> list[SensitivityResult]:
         "order": (
             {},
             [
-                _row("order 1: 1-2", 0.5, 0.4, order=1, permutation=(0, 1)),
-                _row("order 2: 2-1", 0.8, 0.75, order=2, permutation=(1, 0)),
+                _row("order 1: 1-2", 0.5, 0.4, order=1, positions=(1, 2)),
+                _row("order 2: 2-1", 0.8, 0.75, order=2, positions=(2, 1)),
             ],
         ),
         "selection": (

@@ -186,7 +186,10 @@ def test_order_scores_every_permutation_and_aggregates() -> None:
     assert any("only 6 orders" in n for n in res.notes)
     seen = set()
     for row in res.rows:
-        order = [demos[p] for p in row.fields["permutation"]]
+        positions = row.fields["positions"]  # 1-based, as in the setting's name (issue 22, 7c)
+        assert sorted(positions) == [1, 2, 3] and "permutation" not in row.fields
+        assert row.setting == f"order {row.fields['order']}: " + "-".join(map(str, positions))
+        order = [demos[p - 1] for p in positions]
         seen.add(tuple(order))
         assert list(row.fields["demo_ids"]) == [POOL[i].id for i in order]
         # the prompts scored: this order's demonstrations, every query, every label word
@@ -203,7 +206,7 @@ def test_order_scores_every_permutation_and_aggregates() -> None:
     assert res.tokens_processed == sum(row.tokens for row in res.rows)
     payload = json.loads(json.dumps(res.to_json()))
     assert payload["experiment"] == "order"
-    assert {"setting", "accuracy", "macro_f1", "permutation", "demo_ids"} <= set(payload["rows"][0])
+    assert {"setting", "accuracy", "macro_f1", "positions", "demo_ids"} <= set(payload["rows"][0])
 
 
 def test_order_is_seeded() -> None:
@@ -216,7 +219,7 @@ def test_order_is_seeded() -> None:
 
     assert strip(a) == strip(b)
     assert strip(a) != strip(c)
-    assert len({r.fields["permutation"] for r in a.rows}) == 5
+    assert len({r.fields["positions"] for r in a.rows}) == 5
 
 
 def test_selection_draws_and_accuracies() -> None:
