@@ -140,7 +140,7 @@ def test_the_sidebar_seed_is_the_only_seed(at: AppTest) -> None:
     assert [w.key for w in at.number_input if w.label in ("Seed", "种子")] == ["sb_seed"]
     at.selectbox(key="ds_retrieval").set_value("random").run()
     at.text_area(key="ds_query").set_value("a lovely, joyful film")
-    picks = {}
+    picks: dict[int, list[list[int]]] = {}
     for seed in (1, 2, 1):
         at.number_input(key="sb_seed").set_value(seed).run()
         at.button(key="ds_run").click().run()
