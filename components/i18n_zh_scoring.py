@@ -91,10 +91,10 @@ ZH_SCORING: dict[str, str] = {
     "every token of this text coloured; the scored part starts at token {start} ({n} tokens, sum log p = {logprob:.3f})": "该文本的每个 token 均已着色;打分部分从第 {start} 个 token 开始({n} 个 token,log p 之和 = {logprob:.3f})",
     # components/tokens.py
     "{token}: not scored (context)": "{token}:未打分(上下文)",
-    "surprisal {bits:.2f} bits": "惊奇度 {bits:.2f} 比特",
+    "surprisal {nats:.2f} nats": "惊奇度 {nats:.2f} 奈特",
     "{n} tokens, none scored": "{n} 个 token,均未打分",
-    "{scored} of {n} tokens scored · sum log p = {total:.3f} · mean surprisal {bits:.2f} bits": "{n} 个 token 中 {scored} 个已打分 · log p 之和 = {total:.3f} · 平均惊奇度 {bits:.2f} 比特",
-    "white = predictable, red = surprising (saturates at {max_bits:.0f} bits); underlined = scored; hover a token for p, log p and surprisal.": "白色 = 可预测,红色 = 出乎意料(在 {max_bits:.0f} 比特处饱和);带下划线 = 已打分;将鼠标悬停在 token 上可查看 p、log p 和惊奇度。",
+    "{scored} of {n} tokens scored · sum log p = {total:.3f} · mean surprisal {nats:.2f} nats": "{n} 个 token 中 {scored} 个已打分 · log p 之和 = {total:.3f} · 平均惊奇度 {nats:.2f} 奈特",
+    "white = predictable, red = surprising (saturates at {max_nats:.0f} nats); underlined = scored; hover a token for p, log p and surprisal.": "白色 = 可预测,红色 = 出乎意料(在 {max_nats:.0f} 奈特处饱和);带下划线 = 已打分;将鼠标悬停在 token 上可查看 p、log p 和惊奇度。",
 }
 
 # (regex, Chinese template) for the messages of engine/evaluation.py and the test split that the

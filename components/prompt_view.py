@@ -51,7 +51,12 @@ def prompt_html(prompt: Prompt) -> str:
 
 
 def render_prompt(prompt: Prompt, *, n_tokens: int | None = None) -> None:
-    meta = t("{n} tokens", n=n_tokens) + " · " if n_tokens is not None else ""
+    # the same count and words as the Attention page (`Prompt.n_tokens`: what the model reads before the label)
+    meta = (
+        t("{n} tokens before the label (BOS counted where the tokenizer adds one)", n=n_tokens) + " · "
+        if n_tokens is not None
+        else ""
+    )
     st.caption(
         meta
         + t(

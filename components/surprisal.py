@@ -15,9 +15,8 @@ import streamlit as st
 
 from components.html_text import escape_text
 from components.i18n import t
+from components.tokens import MAX_NATS  # one colour scale for surprisal on every page
 from engine.runner import SequenceLogprobs
-
-MAX_NATS = 10.0  # surprisal at which the colour saturates
 
 
 def _colour(surprisal: float) -> str:
@@ -36,7 +35,7 @@ def token_html(tokens: Sequence[str], logprobs: Sequence[float]) -> str:
         tip = (
             t("first token: no prediction")
             if not math.isfinite(s)
-            else t("p = {p:.4f}, -log p = {s:.2f} nats", p=math.exp(lp), s=s)
+            else t("p = {p:.4f}, surprisal -ln p = {s:.2f} nats", p=math.exp(lp), s=s)
         )
         shown = escape_text(tok).replace("\n", "↵<br>")
         if not shown.strip():

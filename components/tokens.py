@@ -1,7 +1,8 @@
 """Reusable per-token log-prob view: the tokens of a text coloured by log-prob or surprisal.
 
 Each token is a span whose background encodes how predictable it was (white: probable, red:
-surprising) and whose tooltip shows the token, p, log p and the surprisal -log2 p in bits.
+surprising) and whose tooltip shows the token, p, log p and the surprisal -ln p in nats (the unit of every log-prob
+in the app, and of the Attention page's surprisal view).
 Tokens without a value (the context before a scored continuation, or the first token, which
 nothing predicts) are drawn plain, so a scored label or query text stands out on its prompt.
 
@@ -22,16 +23,14 @@ from components.html_text import escape_text
 from components.i18n import t
 
 Mode = Literal["surprisal", "logprob"]
-MAX_BITS = 12.0  # surprisal at which the colour saturates (p = 1/4096)
-LN2 = math.log(2.0)
+MAX_NATS = 10.0  # surprisal (nats) at which the colour saturates (p = e^-10); the Attention page uses it too
 
 
-def colour(logprob: float, max_bits: float = MAX_BITS) -> str:
+def colour(logprob: float, max_nats: float = MAX_NATS) -> str:
     """Background for a log-prob (nats): transparent when not scored, white->red by surprisal."""
     if not math.isfinite(logprob):
         return "transparent"
-    bits = -logprob / LN2
-    a = min(max(bits / max_bits, 0.0), 1.0)
+    a = min(max(-logprob / max_nats, 0.0), 1.0)
     return f"rgba(220,50,47,{0.10 + 0.80 * a:.2f})"
 
 
@@ -40,8 +39,7 @@ def tooltip(token: str, logprob: float, mode: Mode = "surprisal") -> str:
     if not math.isfinite(logprob):
         return t("{token}: not scored (context)", token=repr(token))
     p = math.exp(logprob)
-    bits = -logprob / LN2
-    surprisal = t("surprisal {bits:.2f} bits", bits=bits)
+    surprisal = t("surprisal {nats:.2f} nats", nats=-logprob)
     log_p = f"log p {logprob:.4f}"
     main, other = (surprisal, log_p) if mode == "surprisal" else (log_p, surprisal)
     return f"{token!r}: p = {p:.4g}, {main}, {other}"
@@ -52,7 +50,7 @@ def token_html(
     logprobs: Sequence[float],
     *,
     mode: Mode = "surprisal",
-    max_bits: float = MAX_BITS,
+    max_nats: float = MAX_NATS,
     show_values: bool = False,
     max_height: int = 360,
 ) -> str:
@@ -63,7 +61,7 @@ def token_html(
         logprobs: natural-log probability of each token given everything before it; nan for
             tokens that were not scored.
         mode: what the tooltip (and `show_values`) leads with.
-        max_bits: surprisal at which the colour saturates.
+        max_nats: surprisal (nats) at which the colour saturates.
         show_values: print each scored token's value under it (small), for short texts.
         max_height: pixel height of the scroll box.
 
@@ -81,10 +79,10 @@ def token_html(
         border = "border-bottom:2px solid rgba(38,139,210,0.9);" if scored else ""
         value = ""
         if show_values and scored:
-            v = -lp / LN2 if mode == "surprisal" else lp
+            v = -lp if mode == "surprisal" else lp
             value = f'<sub style="font-size:0.6rem;color:#555">{v:.1f}</sub>'
         parts.append(
-            f'<span title="{html.escape(tooltip(tok, lp, mode))}" style="background:{colour(lp, max_bits)};'
+            f'<span title="{html.escape(tooltip(tok, lp, mode))}" style="background:{colour(lp, max_nats)};'
             f'{border}border-radius:3px;padding:1px 0;white-space:pre-wrap">{shown}{value}</span>'
         )
     return (
@@ -100,11 +98,11 @@ def summary(logprobs: Sequence[float]) -> str:
         return t("{n} tokens, none scored", n=len(logprobs))
     total = sum(scored)
     return t(
-        "{scored} of {n} tokens scored · sum log p = {total:.3f} · mean surprisal {bits:.2f} bits",
+        "{scored} of {n} tokens scored · sum log p = {total:.3f} · mean surprisal {nats:.2f} nats",
         scored=len(scored),
         n=len(logprobs),
         total=total,
-        bits=-total / len(scored) / LN2,
+        nats=-total / len(scored),
     )
 
 
@@ -119,9 +117,9 @@ def render_tokens(
 ) -> None:
     """Draws the coloured token view with a caption (default: `summary` and a legend)."""
     legend = t(
-        "white = predictable, red = surprising (saturates at {max_bits:.0f} bits); underlined = scored; "
+        "white = predictable, red = surprising (saturates at {max_nats:.0f} nats); underlined = scored; "
         "hover a token for p, log p and surprisal.",
-        max_bits=MAX_BITS,
+        max_nats=MAX_NATS,
     )
     st.caption(caption if caption is not None else f"{summary(logprobs)} · {legend}")
     st.markdown(

@@ -160,7 +160,10 @@ class Prompt:
         demos: the demonstrations kept, in prompt order.
         n_dropped: demonstrations dropped from the far end to fit the context.
         segments: character spans of each part.
-        n_tokens: token count of `text` when a counter was given, else None.
+        n_tokens: when a counter was given, the tokens the model reads before the label word:
+            `text` without its trailing spaces (they are scored with the word, see
+            `label_continuation`), with whatever special tokens (BOS) the counter's tokenizer adds;
+            the Attention page runs exactly these tokens. Else None.
     """
 
     text: str
@@ -322,7 +325,7 @@ def build_prompt(
     counter = count_tokens
     if max_tokens is None:
         prompt = _assemble(fmt, demos, query, words)
-        return Prompt(prompt.text, prompt.demos, 0, prompt.segments, counter(prompt.text))
+        return Prompt(prompt.text, prompt.demos, 0, prompt.segments, _context_tokens(counter, prompt.text))
     n_dropped, n_tokens = fewest_dropped(
         len(demos),
         lambda d: counter(_assemble(fmt, demos[d:], query, words).text),
@@ -334,7 +337,18 @@ def build_prompt(
             f"the label) but the model's context is {max_tokens} tokens. Shorten the query or instruction."
         )
     prompt = _assemble(fmt, demos[n_dropped:], query, words)
-    return Prompt(prompt.text, prompt.demos, n_dropped, prompt.segments, n_tokens)
+    return Prompt(
+        prompt.text, prompt.demos, n_dropped, prompt.segments, _context_tokens(counter, prompt.text, n_tokens)
+    )
+
+
+def _context_tokens(counter: Callable[[str], int], text: str, n_text: int | None = None) -> int:
+    """Tokens of `text` as the model reads it before a label (trailing spaces go with the label);
+    `n_text`: the count of `text` itself when known (one tokenisation saved when nothing trails)."""
+    context = label_continuation(text, "")[0]
+    if context == text and n_text is not None:
+        return n_text
+    return counter(context)
 
 
 def _assemble(fmt: PromptFormat, demos: Sequence[Demo], query: str, words: Mapping[str, str]) -> Prompt:

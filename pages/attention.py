@@ -151,7 +151,8 @@ if prompt is not None:
         att, pa = _prompt_attention(model_name, prompt.text, repr(prompt.segments), runner, prompt)
     st.caption(
         t(
-            "{n_tokens} tokens, {n_demos} demonstrations; the last token is where the label is predicted.",
+            "{n_tokens} tokens before the label (BOS counted where the tokenizer adds one), "
+            "{n_demos} demonstrations; the last token is where the label is predicted.",
             n_tokens=len(att.tokens),
             n_demos=len(prompt.demos),
         )
@@ -224,8 +225,16 @@ if prompt is not None:
                 "Mean surprisal per demonstration, and of its label word: falling values = the format is learnt."
             )
         )
+        surprisal_columns = {
+            "demo": t("demonstration"),
+            "tokens": t("tokens"),
+            "mean_surprisal": t("mean surprisal (nats)"),
+            "label_surprisal": t("label-word surprisal (nats)"),
+        }
         st.dataframe(
-            pd.DataFrame(surprisal_by_demo(seq, prompt)).round(3), hide_index=True, key="att_surprisal_table"
+            pd.DataFrame(surprisal_by_demo(seq, prompt)).round(3).rename(columns=surprisal_columns),
+            hide_index=True,
+            key="att_surprisal_table",
         )
 
 # ------------------------------------------------------------------------------- ablation

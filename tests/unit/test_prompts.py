@@ -136,3 +136,19 @@ def test_template_parser_never_crashes(template: str) -> None:
     assert "text" in names and "label" in names
     before, after = split_template(template)
     assert before.format(text="T").endswith("") and isinstance(after, str)
+
+
+def test_token_count_is_what_the_model_reads_before_the_label() -> None:
+    """Issue 22 (7e): the Prompt Lab counted the trailing space before the label as a token, the
+    Attention page (which runs the prompt as it is scored, the space moved into the label word)
+    did not: one token fewer for the same prompt."""
+    demos = [Demo("good film", "pos")]
+
+    def count(s: str) -> int:  # a trailing space is a token of its own, as in byte-level BPE
+        return len(s.split()) + (1 if s.endswith(" ") else 0)
+
+    for kw in ({}, {"max_tokens": 1000}):
+        p = build_prompt(FMT, demos, "a query", WORDS, count_tokens=count, **kw)  # type: ignore[arg-type]
+        assert p.text.endswith(" ")
+        context, _ = label_continuation(p.text, "pos")
+        assert p.n_tokens == count(context) == count(p.text) - 1

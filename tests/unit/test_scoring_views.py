@@ -31,10 +31,10 @@ def test_token_html_escapes_marks_scored_tokens_and_colours_by_surprisal() -> No
     assert out.count("<span") == 3
     assert out.count("border-bottom") == 2  # the two scored tokens are underlined
     assert "↵<br>" in out
-    assert "not scored" in out and "p = 0.5" in out and "surprisal 1.00 bits" in out
+    assert "not scored" in out and "p = 0.5" in out and "surprisal 0.69 nats" in out
     assert colour(NAN) == "transparent"
     assert colour(0.0) == "rgba(220,50,47,0.10)"
-    assert colour(math.log(1 / 4096)) == "rgba(220,50,47,0.90)"  # saturates at 12 bits
+    assert colour(-10.0) == "rgba(220,50,47,0.90)"  # saturates at 10 nats
     with pytest.raises(ValueError):
         token_html(["a"], [])
 
