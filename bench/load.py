@@ -107,36 +107,55 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def one_session(browser, url: str, i: int, n: int, timeout_s: float) -> SessionResult:  # type: ignore[no-untyped-def]
-    marker = f"zqx{i:02d}marker"
+async def _in_own_session(browser, i: int, timeout_s: float, steps) -> SessionResult:  # type: ignore[no-untyped-def]
+    """Runs `steps(page)` in a browser context of its own (its own Streamlit session).
+
+    `steps` returns the session's verdict; an ok verdict still fails on an exception box, and
+    any error becomes a failed result, so one broken session never stops the others.
+    """
     ctx = await browser.new_context(viewport={"width": 1300, "height": 1000})
     page = await ctx.new_page()
     page.set_default_timeout(timeout_s * 1000)
     try:
+        result: SessionResult = await steps(page)
+        if result.ok and await page.locator('[data-testid="stException"]').count():
+            return SessionResult(i, False, result.latency_s, "exception box")
+        return result
+    except Exception as exc:
+        return SessionResult(i, False, float("nan"), f"{type(exc).__name__}: {exc}"[:200])
+    finally:
+        await ctx.close()
+
+
+async def _score(page) -> tuple[float, str]:  # type: ignore[no-untyped-def]
+    """Presses "Score the prompt"; returns (seconds from click to result, the main area's text)."""
+    t0 = time.perf_counter()
+    await page.get_by_role("button", name="Score the prompt").click()
+    await page.get_by_text("Predicted label").wait_for()
+    latency = time.perf_counter() - t0
+    return latency, await page.locator('[data-testid="stMain"]').inner_text()
+
+
+async def one_session(browser, url: str, i: int, n: int, timeout_s: float) -> SessionResult:  # type: ignore[no-untyped-def]
+    marker = f"zqx{i:02d}marker"
+
+    async def steps(page) -> SessionResult:  # type: ignore[no-untyped-def]
         await page.goto(url + "/prompt_lab")
         query = page.get_by_label("Query", exact=True)
         await query.wait_for()
         await query.fill(f"session {i} {marker}: a warm and funny film")
         await query.press("Control+Enter")
         await page.wait_for_timeout(500)
-        t0 = time.perf_counter()
-        await page.get_by_role("button", name="Score the prompt").click()
-        await page.get_by_text("Predicted label").wait_for()
-        latency = time.perf_counter() - t0
-        body = await page.locator('[data-testid="stMain"]').inner_text()
+        latency, body = await _score(page)
         others = [f"zqx{j:02d}marker" for j in range(n) if j != i]
         if marker not in body:
             return SessionResult(i, False, latency, "own query missing from the scored prompt")
         leaked = [m for m in others if m in body]
         if leaked:
             return SessionResult(i, False, latency, f"sees other sessions' queries: {leaked}")
-        if await page.locator('[data-testid="stException"]').count():
-            return SessionResult(i, False, latency, "exception box")
         return SessionResult(i, True, latency)
-    except Exception as exc:
-        return SessionResult(i, False, float("nan"), f"{type(exc).__name__}: {exc}"[:200])
-    finally:
-        await ctx.close()
+
+    return await _in_own_session(browser, i, timeout_s, steps)
 
 
 UPLOAD_NAME = "data.csv"  # one name for every session's file
@@ -160,10 +179,8 @@ async def upload_session(  # type: ignore[no-untyped-def]
     path = tmp_dir / f"s{i:02d}" / UPLOAD_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(upload_rows(i), encoding="utf-8")
-    ctx = await browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = await ctx.new_page()
-    page.set_default_timeout(timeout_s * 1000)
-    try:
+
+    async def steps(page) -> SessionResult:  # type: ignore[no-untyped-def]
         await page.goto(url + "/prompt_lab")
         sidebar = page.locator('[data-testid="stSidebar"]')
         await sidebar.get_by_label("Dataset").click()
@@ -179,54 +196,54 @@ async def upload_session(  # type: ignore[no-untyped-def]
             if marker in await query.input_value():
                 break
             await page.wait_for_timeout(500)
-        t0 = time.perf_counter()
-        await page.get_by_role("button", name="Score the prompt").click()
-        await page.get_by_text("Predicted label").wait_for()
-        latency = time.perf_counter() - t0
-        body = await page.locator('[data-testid="stMain"]').inner_text()
-        body += "\n" + await query.input_value()
+        latency, body = await _score(page)
+        shown_query = await query.input_value()
+        body += "\n" + shown_query
         others = [f"upl{j:02d}mark" for j in range(n) if j != i]
         leaked = [m for m in others if m in body]
         if leaked:
             return SessionResult(i, False, latency, f"sees other sessions' rows: {leaked}")
-        if marker not in await query.input_value():
+        if marker not in shown_query:
             return SessionResult(i, False, latency, "the query is not from the session's own upload")
         if body.count(marker) < 2:
             return SessionResult(i, False, latency, "the scored prompt lacks the session's own rows")
-        if await page.locator('[data-testid="stException"]').count():
-            return SessionResult(i, False, latency, "exception box")
         return SessionResult(i, True, latency)
-    except Exception as exc:
-        return SessionResult(i, False, float("nan"), f"{type(exc).__name__}: {exc}"[:200])
-    finally:
-        await ctx.close()
+
+    return await _in_own_session(browser, i, timeout_s, steps)
+
+
+async def _with_browser(sessions) -> list[SessionResult]:  # type: ignore[no-untyped-def]
+    """Launches one Chromium, awaits `sessions(browser)` (a list of results) and closes it."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            return list(await sessions(browser))
+        finally:
+            await browser.close()
 
 
 async def run_uploads(url: str, n: int, timeout_s: float, tmp_dir: Path) -> list[SessionResult]:
     """`n` concurrent sessions, each uploading its own `data.csv` (see `upload_session`)."""
-    from playwright.async_api import async_playwright
 
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        results = await asyncio.gather(
+    async def sessions(browser) -> list[SessionResult]:  # type: ignore[no-untyped-def]
+        return await asyncio.gather(
             *(upload_session(browser, url, i, n, timeout_s, tmp_dir) for i in range(n))
         )
-        await browser.close()
-    return list(results)
+
+    return await _with_browser(sessions)
 
 
 async def run(url: str, n: int, timeout_s: float) -> list[SessionResult]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    async def sessions(browser) -> list[SessionResult]:  # type: ignore[no-untyped-def]
         # warm the model once so the figures measure serving, not the first weight load
         warm = await one_session(browser, url, 99, 100, timeout_s)
         if not warm.ok:
             print(f"warm-up failed: {warm.error}", file=sys.stderr)
-        results = await asyncio.gather(*(one_session(browser, url, i, n, timeout_s) for i in range(n)))
-        await browser.close()
-    return list(results)
+        return await asyncio.gather(*(one_session(browser, url, i, n, timeout_s) for i in range(n)))
+
+    return await _with_browser(sessions)
 
 
 def main() -> None:

@@ -104,6 +104,14 @@ def wait_for(page, locator, n: int = 1, timeout_s: float = RESULT_TIMEOUT_S) -> 
     raise AssertionError(f"timed out after {timeout_s} s waiting for {locator}")
 
 
+def set_number(page, label: str, value: int) -> None:  # type: ignore[no-untyped-def]
+    """Types `value` into the number input labelled `label` and waits for the rerun."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_idle(page)
+
+
 def no_exception(page) -> None:  # type: ignore[no-untyped-def]
     boxes = page.locator('[data-testid="stException"]')
     assert boxes.count() == 0, boxes.first.inner_text()

@@ -11,11 +11,9 @@
 from __future__ import annotations
 
 import re
-import time
 
-from tests.browser.conftest import no_exception, wait_idle
+from tests.browser.conftest import no_exception, set_number, wait_for, wait_idle
 
-RESULT_TIMEOUT_S = 900  # the real model on a 2-core machine: first loads take minutes
 SUCCESS = '[data-testid="stAlertContentSuccess"]'
 
 
@@ -23,26 +21,6 @@ def _open(page, server: str, path: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(server + path)
     wait_idle(page)
     no_exception(page)
-
-
-def _wait_for(page, locator, n: int = 1) -> None:  # type: ignore[no-untyped-def]
-    """Waits until `locator` matches at least `n` elements; fails at once on an exception box."""
-    deadline = time.time() + RESULT_TIMEOUT_S
-    while time.time() < deadline:
-        no_exception(page)
-        if locator.count() >= n:
-            wait_idle(page)
-            no_exception(page)
-            return
-        page.wait_for_timeout(500)
-    raise AssertionError(f"timed out after {RESULT_TIMEOUT_S} s waiting for {locator}")
-
-
-def _set_number(page, label: str, value: int) -> None:  # type: ignore[no-untyped-def]
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
 
 
 def _choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
@@ -74,11 +52,11 @@ def _keep_ks(page, keep: list[int]) -> None:  # type: ignore[no-untyped-def]
 def test_kcurve_summary_matches_the_curve(page, server) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/sensitivity")
     _choose(page, "Experiment", "k-curve")
-    _set_number(page, "Test queries", 6)
+    set_number(page, "Test queries", 6)
     _keep_ks(page, [0, 1, 2, 4])
-    _set_number(page, "Seeds per k (N)", 2)
+    set_number(page, "Seeds per k (N)", 2)
     page.get_by_role("button", name="Run the experiment", exact=True).click()
-    _wait_for(page, page.locator(SUCCESS).filter(has_text="at k=0"))
+    wait_for(page, page.locator(SUCCESS).filter(has_text="at k=0"))
     summary = page.locator(SUCCESS).filter(has_text="at k=0").first.inner_text()
 
     acc = {int(k): float(a) for a, k in re.findall(r"(\d+\.\d)% at k=(\d+)", summary)}
@@ -113,7 +91,7 @@ def test_ranking_tau_axis_ticks_are_readable(page, server) -> None:  # type: ign
     page.get_by_role("button", name="Score the responses", exact=True).click()
     charts = page.locator('[data-testid="stPlotlyChart"]')
     curve = charts.filter(has=page.locator(".xtitle", has_text="τ"))
-    _wait_for(page, curve)
+    wait_for(page, curve)
     labels = [s.strip() for s in curve.first.locator(".xtick text").all_text_contents()]
     values = [float(s) for s in labels]
     assert values == sorted(values) and len(set(values)) == len(values), labels

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.browser.conftest import no_exception, shot, wait_for, wait_idle
+from tests.browser.conftest import no_exception, set_number, shot, wait_for, wait_idle
 
 # the real model on a 2-core CI machine: first loads and index builds take minutes
 CHARTS = '[data-testid="stPlotlyChart"]'
@@ -21,13 +21,6 @@ def _open(page, server: str, path: str) -> None:  # type: ignore[no-untyped-def]
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0
 
 
-def _set_number(page, label: str, value: int) -> None:  # type: ignore[no-untyped-def]
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
-
-
 def _click(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("button", name=name, exact=True).click()
     page.wait_for_timeout(500)
@@ -41,7 +34,7 @@ def _charts(page) -> int:  # type: ignore[no-untyped-def]
 
 def test_scoring_evaluates_20_queries(page, server) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/scoring")
-    _set_number(page, "Test queries", 20)
+    set_number(page, "Test queries", 20)
     _click(page, "Run the evaluation")
     wait_for(page, page.get_by_text("Accuracy and calibration"))
     wait_for(page, page.locator(CHARTS))
@@ -64,7 +57,7 @@ def test_attention_draws_heatmaps(page, server) -> None:  # type: ignore[no-unty
 
 def test_sensitivity_runs_small_experiment(page, server) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/sensitivity")
-    _set_number(page, "Test queries", 8)
+    set_number(page, "Test queries", 8)
     before = _charts(page)
     _click(page, "Run the experiment")
     wait_for(page, page.locator(CHARTS), before + 1)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import no_exception, shot, wait_for, wait_idle
-from tests.browser.test_pages_browser import _open, _set_number
+from tests.browser.conftest import no_exception, set_number, shot, wait_for, wait_idle
+from tests.browser.test_pages_browser import _open
 
 
 def test_scoring_stop_keeps_the_partial_result(page, server) -> None:  # type: ignore[no-untyped-def]
     _open(page, server, "/scoring")
-    _set_number(page, "Test queries", 200)
+    set_number(page, "Test queries", 200)
     page.get_by_role("button", name="Run the evaluation", exact=True).click()
     # the count and the estimate appear once the first chunk of queries is done
     progress = page.get_by_text(re.compile(r"\d+ / 200 queries · about \d+ (s|min|h) left"))
