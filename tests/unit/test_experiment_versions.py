@@ -8,18 +8,10 @@ from dataclasses import replace
 import pytest
 
 from engine.errors import ConfigError
-from engine.experiment import APP_VERSION, SCHEMA_VERSION, Experiment, dumps, loads, version_note
+from engine.experiment import APP_VERSION, SCHEMA_VERSION, dumps, loads, version_note
+from tests.unit.experiments import make_experiment
 
-EXP = Experiment(
-    model="smollm2-135m",
-    dataset="sst2",
-    instruction="",
-    template="Review: {text}\nSentiment: {label}",
-    separator="\n\n",
-    query="q",
-    demos=(("great", "positive"),),
-    label_words=(("negative", "negative"), ("positive", "positive")),
-)
+EXP = make_experiment()
 
 
 def _with(**fields: object) -> str:

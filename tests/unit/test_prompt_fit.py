@@ -10,7 +10,7 @@ import pytest
 
 from engine.cot import GenDemo, GenFormat, GenPrompt, build_gen_prompt, render_gen_demo, render_gen_query
 from engine.errors import ConfigError
-from engine.experiment import Experiment, from_dict
+from engine.experiment import from_dict
 from engine.prompts import (
     MAX_DEMOS,
     MAX_QUERY_CHARS,
@@ -25,6 +25,7 @@ from engine.prompts import (
 )
 from engine.scoring import build_channel_texts, channel_template, parse_channel_template
 from engine.testing import FakeRunner
+from tests.unit.experiments import make_experiment
 
 WORDS = {"pos": "positive", "neg": "negative"}
 FMT = PromptFormat(instruction="Classify each review.")
@@ -241,15 +242,8 @@ def test_inputs_are_capped_before_tokenising() -> None:
 
 
 def test_experiment_with_too_many_demos_is_refused() -> None:
-    exp = Experiment(
-        model="smollm2-135m",
-        dataset="sst2",
-        instruction="",
-        template="Review: {text}\nSentiment: {label}",
-        separator="\n\n",
-        query="q",
-        demos=(("a", "pos"),) * (MAX_DEMOS + 1),
-        label_words=(("pos", "positive"), ("neg", "negative")),
+    exp = make_experiment(
+        demos=(("a", "pos"),) * (MAX_DEMOS + 1), label_words=(("pos", "positive"), ("neg", "negative"))
     )
     with pytest.raises(ConfigError, match=f"at most {MAX_DEMOS}"):
         from_dict(exp.to_dict())

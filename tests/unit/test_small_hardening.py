@@ -12,22 +12,14 @@ import pytest
 from engine.cli import main as cli_main
 from engine.datasets import DataError, normalise_label, parse_user_data
 from engine.errors import ConfigError
-from engine.experiment import Experiment, from_dict, from_link_param, loads, to_link_param
+from engine.experiment import from_dict, from_link_param, loads, to_link_param
 from engine.gen_tasks import parse_gen_upload
 from engine.models import MAX_MODEL_NAME_CHARS, ModelLoadError, resolve
+from tests.unit.experiments import make_experiment
 
 DEEP = "[" * 200_000 + "]" * 200_000
 
-EXP = Experiment(
-    model="smollm2-135m",
-    dataset="sst2",
-    instruction="",
-    template="Review: {text}\nSentiment: {label}",
-    separator="\n\n",
-    query="q",
-    demos=(("great", "positive"),),
-    label_words=(("negative", "negative"), ("positive", "positive")),
-)
+EXP = make_experiment()
 
 
 # --- deeply nested JSON ------------------------------------------------------------------------------------

@@ -8,24 +8,18 @@ import pytest
 
 from engine.datasets import DataError, parse_user_data
 from engine.errors import ConfigError
-from engine.experiment import Experiment, dumps, from_dict, from_link_param, loads, to_link_param
+from engine.experiment import dumps, from_dict, from_link_param, loads, to_link_param
 from engine.gen_tasks import parse_gen_upload
 from engine.prompts import Demo, PromptError, PromptFormat, build_prompt
 from engine.scoring import score_prompt
 from engine.testing import FakeRunner
 from engine.text_safety import clean_text, has_lone_surrogate, replace_lone_surrogates
+from tests.unit.experiments import make_experiment
 
 LONE = "\ud800"
 
-EXP = Experiment(
-    model="smollm2-135m",
-    dataset="sst2",
-    instruction="Classify.",
-    template="Review: {text}\nSentiment: {label}",
-    separator="\n\n",
-    query="a fine film",
-    demos=(("great", "positive"), ("awful", "negative")),
-    label_words=(("negative", "negative"), ("positive", "positive")),
+EXP = make_experiment(
+    instruction="Classify.", query="a fine film", demos=(("great", "positive"), ("awful", "negative"))
 )
 
 
