@@ -18,16 +18,9 @@ from engine.evaluation import (
 )
 from engine.progress import duration_text, eta_seconds, eta_text
 from engine.scoring import ScoringConfig
+from tests.unit.test_evaluation import LABELS, POOL
 from tests.unit.test_scoring import FMT, make_runner
 
-LABELS = (("negative", "negative"), ("positive", "positive"))
-POOL = [
-    Example("good film", "positive", 10),
-    Example("bad film", "negative", 11),
-    Example("good good film", "positive", 12),
-    Example("bad bad film", "negative", 13),
-    Example("film", "positive", 14),
-]
 TEXTS = ["good film", "bad film", "film bad", "good good film", "bad bad film", "film", "film good"]
 TEST = [Example(t, "positive" if i % 2 == 0 else "negative", 100 + i) for i, t in enumerate(TEXTS)]
 
