@@ -6,6 +6,9 @@ Keys are the exact English strings passed to `components.i18n.t`; format fields 
 from __future__ import annotations
 
 ZH_SENSITIVITY: dict[str, str] = {
+    # components/run_control.py: counts of other items than queries (the unit comes translated)
+    "{done} / {total} {unit}": "已完成 {done} / {total} {unit}",
+    "{done} / {total} {unit} · about {left} left": "已完成 {done} / {total} {unit} · 约剩 {left}",
     # pages/sensitivity.py
     "Model **{model}** · dataset **{dataset}** · the prompt (instruction, template, label words) comes from the Prompt Lab. How much does accuracy move when things that should not matter change?": "模型 **{model}** · 数据集 **{dataset}** · 提示词(指令、模板、标签词)来自提示词实验室。那些本不该有影响的东西变化时,准确率会变动多少?",
     "Experiment": "实验",

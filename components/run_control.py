@@ -30,12 +30,28 @@ def duration_text(seconds: float) -> str:
     return t("{n} h", n=f"{seconds / 3600:.1f}")
 
 
-def eta_text(done: int, total: int, elapsed: float) -> str:
-    """ "n / N queries · about M s left" in the UI language (the count only before the first is done)."""
+def eta_text(done: int, total: int, elapsed: float, unit: str | None = None) -> str:
+    """ "n / N queries · about M s left" in the UI language (the count only before the first is done).
+
+    `unit` names other items counted, already in the UI language (``t("evaluations")``: "n / N
+    evaluations · about M s left"); None counts queries.
+    """
     left = eta_seconds(done, total, elapsed)
+    if unit is None:
+        if left is None or done >= total:
+            return t("{done} / {total} queries", done=done, total=total)
+        return t(
+            "{done} / {total} queries · about {left} left", done=done, total=total, left=duration_text(left)
+        )
     if left is None or done >= total:
-        return t("{done} / {total} queries", done=done, total=total)
-    return t("{done} / {total} queries · about {left} left", done=done, total=total, left=duration_text(left))
+        return t("{done} / {total} {unit}", done=done, total=total, unit=unit)
+    return t(
+        "{done} / {total} {unit} · about {left} left",
+        done=done,
+        total=total,
+        unit=unit,
+        left=duration_text(left),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +98,19 @@ class RunControl:
             return kept[1]
         return None
 
-    def stop_button(self) -> Any:
-        """Draws the Stop button in a placeholder (call before the run; empty it after)."""
+    def stop_button(self, help: str | None = None) -> Any:
+        """Draws the Stop button in a placeholder (call before the run; empty it after).
+
+        `help` is the button's tooltip, already in the UI language (None: the chunk-of-queries one).
+        """
         slot = st.empty()
         slot.button(
             t("Stop"),
             key=self.button_key,
             on_click=self.request_stop,
-            help=t("Ends the run after the current chunk of queries and keeps what is done."),
+            help=help
+            if help is not None
+            else t("Ends the run after the current chunk of queries and keeps what is done."),
         )
         return slot
 
