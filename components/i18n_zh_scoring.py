@@ -95,6 +95,15 @@ ZH_SCORING: dict[str, str] = {
     "{n} tokens, none scored": "{n} 个 token,均未打分",
     "{scored} of {n} tokens scored · sum log p = {total:.3f} · mean surprisal {nats:.2f} nats": "{n} 个 token 中 {scored} 个已打分 · log p 之和 = {total:.3f} · 平均惊奇度 {nats:.2f} 奈特",
     "white = predictable, red = surprising (saturates at {max_nats:.0f} nats); underlined = scored; hover a token for p, log p and surprisal.": "白色 = 可预测,红色 = 出乎意料(在 {max_nats:.0f} 奈特处饱和);带下划线 = 已打分;将鼠标悬停在 token 上可查看 p、log p 和惊奇度。",
+    # components/cost_gate.py and the Prompt Lab's long prompts (issue 22)
+    "Estimating how long this long prompt takes...": "正在估计这个长提示词需要多长时间……",
+    "This is a long run: the model reads {tokens} tokens in {passes} passes, and {what} takes about {time} on "
+    "this machine (estimated from the model's size and a timed forward pass). Shorten the text, or start it "
+    "anyway.": "这是一次耗时较长的运行:模型要分 {passes} 次读取 {tokens} 个 token,{what}在本机上大约需要 {time}"
+    "(根据模型大小和一次计时的前向传播估计)。请缩短文本,或仍然开始运行。",
+    "Run anyway": "仍然运行",
+    "Cancel": "取消",
+    "scoring this prompt": "为这个提示词打分",
 }
 
 # (regex, Chinese template) for the messages of engine/evaluation.py and the test split that the

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 StopFn = Callable[[], bool]
+ProgressFn = Callable[[float, str], None]  # (fraction done in [0, 1], message)
 
 
 def eta_seconds(done: int, total: int, elapsed: float) -> float | None:

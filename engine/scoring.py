@@ -604,6 +604,92 @@ def check_labels(words: Mapping[str, str]) -> dict[str, str]:
     return clean_label_words(words)
 
 
+@dataclass(frozen=True, slots=True)
+class _PromptWork:
+    """What `score_prompt` will ask of the model, before it runs (also `prompt_requests`)."""
+
+    cfg: ScoringConfig
+    words: dict[str, str]
+    plan: QueryPlan
+    batch_plans: list[QueryPlan]
+    cf_sets: list[tuple[LabelText, ...]]
+    requests: list[SpanRequest]
+
+
+def _prompt_work(
+    runner: ModelRunner,
+    fmt: PromptFormat,
+    demos: Sequence[Demo],
+    query: str,
+    label_words: Mapping[str, str],
+    scorer: str,
+    calibration: str,
+    normalize: Normalize,
+    channel_template: str | None,
+    domain_texts: Sequence[str] | None,
+    batch_queries: Sequence[str],
+    n_domain: int,
+    seed: int,
+) -> _PromptWork:
+    cfg = ScoringConfig(scorer, calibration, normalize, channel_template, n_domain)
+    words = check_labels(label_words)
+    validate_demos(demos, list(words))
+    spec = SCORERS[cfg.scorer]
+    if cfg.calibration == "batch" and not [q for q in batch_queries if q.strip()]:
+        raise ConfigError(
+            "Batch calibration estimates the label prior from a batch of queries; give the other "
+            "queries of the batch, or pick another calibration."
+        )
+    plan = spec.plan(runner, fmt, demos, query, words, cfg)
+    batch_plans = [spec.plan(runner, fmt, demos, q, words, cfg) for q in batch_queries if q.strip()]
+    rng = np.random.default_rng(seed)
+    cf_inputs = content_free_inputs(cfg, domain_texts or [*(d.text for d in demos), query], rng)
+    cf_sets = [content_free_texts(runner, plan.prompt, fmt, words, cf) for cf in cf_inputs]
+
+    # one request list, one block: everything shares the demonstrations
+    next_ids = tuple(runner.encode(move_trailing_space(plan.prompt.text, "")[0]))
+    reqs = [SpanRequest(next_ids, len(next_ids), keep_last=True, block=0)]
+    for texts in [plan.texts, *(p.texts for p in batch_plans), *cf_sets]:
+        reqs += [SpanRequest(t.ids, t.start, block=0) for t in texts]
+    return _PromptWork(cfg, words, plan, batch_plans, cf_sets, reqs)
+
+
+def prompt_requests(
+    runner: ModelRunner,
+    fmt: PromptFormat,
+    demos: Sequence[Demo],
+    query: str,
+    label_words: Mapping[str, str],
+    scorer: str = "direct",
+    calibration: str = "none",
+    *,
+    normalize: Normalize = "sum",
+    channel_template: str | None = None,
+    domain_texts: Sequence[str] | None = None,
+    batch_queries: Sequence[str] = (),
+    n_domain: int = N_DOMAIN_STRINGS,
+    seed: int = 0,
+) -> list[SpanRequest]:
+    """The span requests `score_prompt` would send for these arguments, without running the
+    model (tokenisation only): `engine.cost` turns them into an estimate of the time it takes.
+    Raises what `score_prompt` raises for bad input."""
+    return _prompt_work(
+        runner,
+        fmt,
+        demos,
+        query,
+        label_words,
+        scorer,
+        calibration,
+        normalize,
+        channel_template,
+        domain_texts,
+        batch_queries,
+        n_domain,
+        seed,
+    ).requests
+
+
 def score_prompt(
     runner: ModelRunner,
     fmt: PromptFormat,
@@ -650,26 +736,29 @@ def score_prompt(
         PromptError: empty query, bad template or label words, prompt too long.
         ConfigError: unknown scorer / calibration, or an invalid combination.
     """
-    cfg = ScoringConfig(scorer, calibration, normalize, channel_template, n_domain)
-    words = check_labels(label_words)
-    validate_demos(demos, list(words))
-    spec = SCORERS[cfg.scorer]
-    if cfg.calibration == "batch" and not [q for q in batch_queries if q.strip()]:
-        raise ConfigError(
-            "Batch calibration estimates the label prior from a batch of queries; give the other "
-            "queries of the batch, or pick another calibration."
-        )
-    plan = spec.plan(runner, fmt, demos, query, words, cfg)
-    batch_plans = [spec.plan(runner, fmt, demos, q, words, cfg) for q in batch_queries if q.strip()]
-    rng = np.random.default_rng(seed)
-    cf_inputs = content_free_inputs(cfg, domain_texts or [*(d.text for d in demos), query], rng)
-    cf_sets = [content_free_texts(runner, plan.prompt, fmt, words, cf) for cf in cf_inputs]
-
-    # one request list, one block: everything shares the demonstrations
-    next_ids = tuple(runner.encode(move_trailing_space(plan.prompt.text, "")[0]))
-    reqs = [SpanRequest(next_ids, len(next_ids), keep_last=True, block=0)]
-    for texts in [plan.texts, *(p.texts for p in batch_plans), *cf_sets]:
-        reqs += [SpanRequest(t.ids, t.start, block=0) for t in texts]
+    work = _prompt_work(
+        runner,
+        fmt,
+        demos,
+        query,
+        label_words,
+        scorer,
+        calibration,
+        normalize,
+        channel_template,
+        domain_texts,
+        batch_queries,
+        n_domain,
+        seed,
+    )
+    cfg, words, plan, batch_plans, cf_sets, reqs = (
+        work.cfg,
+        work.words,
+        work.plan,
+        work.batch_plans,
+        work.cf_sets,
+        work.requests,
+    )
     res = spans(runner, reqs, progress=progress)
     n_lab = len(words)
     main = label_scores(runner, plan.texts, res[1 : 1 + n_lab], cfg)

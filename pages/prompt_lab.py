@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
+from components.cost_gate import CostGate, flops_per_s
 from components.i18n import t, t_error
 from components.layout import page_setup
 from components.prompt_scores_view import render_prompt_scores
+from engine.cost import CostEstimate, estimate_seconds
 from engine.errors import USER_ERRORS
 from engine.prompts import Demo, PromptFormat
 from engine.runner import HFRunner
-from engine.scoring import CALIBRATIONS, SCORERS, PromptScores, score_prompt
+from engine.scoring import CALIBRATIONS, SCORERS, PromptScores, prompt_requests, score_prompt
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -39,6 +41,42 @@ def _score(
 
 
 REQUEST_FOR = "pl_last_request_for"  # (dataset fingerprint, model, device) of the last request
+GATE = CostGate("pl")  # a long prompt waits here until the user confirms it
+LONG_PROMPT_CHARS = 4000  # shorter prompts score in seconds: no estimate is made
+
+
+Request = tuple[dict[str, Any], str, str, tuple[str, str, str]]  # snapshot, scorer, calibration, data
+
+
+def _make_request(request: object) -> None:
+    """Makes `request` (snapshot, scorer, calibration, data) the one the page shows."""
+    snap_r, scorer_r, calibration_r, data_r = cast(Request, request)
+    st.session_state["pl_last_request"] = (snap_r, scorer_r, calibration_r)
+    st.session_state[REQUEST_FOR] = data_r
+
+
+def _estimate(snapshot: dict[str, Any], scorer: str, calibration: str) -> CostEstimate | None:
+    """What scoring `snapshot` will cost, for a long prompt only (None when short, or when the
+    prompt is invalid: the scoring itself then shows the error)."""
+    texts = [snapshot["instruction"], snapshot["template"], snapshot["query"]]
+    texts += [d["text"] for d in snapshot["demos"]]
+    if sum(len(str(x)) for x in texts) < LONG_PROMPT_CHARS:
+        return None
+    runner = state.get_runner()
+    if runner is None:
+        return None
+    fmt = PromptFormat(snapshot["template"], snapshot["instruction"], snapshot["separator"])
+    demos = [Demo(d["text"], d["label"]) for d in snapshot["demos"]]
+    try:
+        reqs = prompt_requests(
+            runner, fmt, demos, snapshot["query"], snapshot["label_words"], scorer, calibration
+        )
+    except USER_ERRORS:
+        return None
+    with st.spinner(t("Estimating how long this long prompt takes...")):
+        speed = flops_per_s(state.model_key(runner), runner)
+    return estimate_seconds(runner.info, reqs, speed)
+
 
 page_setup(t("Prompt Lab"), "pages/prompt_lab.py")
 ds = state.get_dataset()
@@ -86,8 +124,17 @@ data_now = (
     str(st.session_state.get(state.DEVICE, "")),
 )
 if run:
-    st.session_state["pl_last_request"] = (snap, scorer, calibration)
-    st.session_state[REQUEST_FOR] = data_now
+    GATE.drop()
+    estimate = _estimate(snap, scorer, calibration)
+    if estimate is not None and estimate.ask_first:
+        GATE.hold((snap, scorer, calibration, data_now), estimate)
+    else:
+        _make_request((snap, scorer, calibration, data_now))
+pending = GATE.pending()
+if pending is not None and cast(Request, pending[0])[0] != snap:
+    GATE.drop()  # the prompt was edited since: that request is not the prompt any more
+if GATE.render(_make_request, t("scoring this prompt")):
+    st.stop()
 
 request = st.session_state.get("pl_last_request")
 if request is None:

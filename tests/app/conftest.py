@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP_PATH = str(Path(__file__).resolve().parents[2] / "app.py")
-TIMEOUT = 300
+TIMEOUT = 1200  # seconds per script run: generous for a loaded 2-core machine (issue 13)
 
 
 def new_app(page: str | None = None) -> AppTest:

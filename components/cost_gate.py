@@ -1,0 +1,89 @@
+"""Ask before a long run (issue 22: a 20,000-character query ran 256 s with no warning).
+
+A page that is about to run something whose `CostEstimate` says it will take long keeps the
+request as *pending* instead of running it, and `CostGate.render` shows the estimate with a
+"Run anyway" button; the button's on_click hands the request to the page's own "run this"
+callback, so the next rerun runs it as if its Run button had been pressed. Nothing the user
+typed is touched: the pending request is a copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from components.i18n import t
+from components.run_control import duration_text
+from engine.cost import CostEstimate, measure_flops_per_s
+from engine.runner import ModelRunner
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _speed(model_key: str, _runner: ModelRunner) -> float:
+    # one timed forward per loaded model (keyed by what was loaded, see state.model_key)
+    return measure_flops_per_s(_runner)
+
+
+def flops_per_s(model_key: str, runner: ModelRunner) -> float:
+    """The measured speed of `runner` on this machine (operations per second; measured once)."""
+    return _speed(model_key, runner)
+
+
+@dataclass(frozen=True, slots=True)
+class CostGate:
+    """The pending long request of one page, under keys that start with `prefix`."""
+
+    prefix: str
+
+    @property
+    def pending_key(self) -> str:
+        return f"{self.prefix}_pending_request"
+
+    def hold(self, request: object, estimate: CostEstimate) -> None:
+        """Keeps `request` until the user confirms it (or asks for something else)."""
+        st.session_state[self.pending_key] = (request, estimate)
+
+    def drop(self) -> None:
+        st.session_state.pop(self.pending_key, None)
+
+    def pending(self) -> tuple[object, CostEstimate] | None:
+        kept = st.session_state.get(self.pending_key)
+        if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], CostEstimate):
+            return kept
+        return None
+
+    def render(self, run: Callable[[object], None], what: str) -> bool:
+        """Shows the pending request's estimate and a "Run anyway" button; True when one is shown.
+
+        Args:
+            run: the page's callback that makes a request the one to run (called on confirm).
+            what: what the run does, for the message ("scoring this prompt").
+        """
+        kept = self.pending()
+        if kept is None:
+            return False
+        request, est = kept
+
+        def confirm() -> None:
+            self.drop()
+            run(request)
+
+        st.warning(
+            t(
+                "This is a long run: the model reads {tokens} tokens in {passes} passes, and {what} "
+                "takes about {time} on this machine (estimated from the model's size and a timed "
+                "forward pass). Shorten the text, or start it anyway.",
+                tokens=est.n_tokens,
+                passes=est.n_passes,
+                what=what,
+                time=duration_text(est.seconds),
+            )
+        )
+        c1, c2 = st.columns(2)
+        with c1:
+            st.button(t("Run anyway"), key=f"{self.prefix}_run_anyway", on_click=confirm, type="primary")
+        with c2:
+            st.button(t("Cancel"), key=f"{self.prefix}_cancel_long", on_click=self.drop)
+        return True
