@@ -104,6 +104,16 @@ ZH_SCORING: dict[str, str] = {
     "Run anyway": "仍然运行",
     "Cancel": "取消",
     "scoring this prompt": "为这个提示词打分",
+    # components/state.py: the model load's progress (issue 22) and engine.models.LOAD_STEPS
+    "Loading {name}...": "正在加载 {name}……",
+    "Loading {name}: {step} {elapsed} so far.": "正在加载 {name}:{step}已用 {elapsed}。",
+    "A first load of this model took about {time} on a 2-core test machine.": "该模型的首次加载在一台双核测试机上约需 {time}。",
+    "A first load of this model took about {time} on this machine.": "该模型的首次加载在本机上约需 {time}。",
+    "A load of this model took about {time} on this machine.": "该模型的加载在本机上约需 {time}。",
+    "Converting the tokenizer from the GGUF file (first load only)...": "正在从 GGUF 文件转换分词器(仅首次加载)……",
+    "Dequantising the GGUF weights (first load only)...": "正在反量化 GGUF 权重(仅首次加载)……",
+    "Saving the weights for the next loads (first load only)...": "正在保存权重供以后加载(仅首次加载)……",
+    "Loading weights...": "正在加载权重……",
 }
 
 # (regex, Chinese template) for the messages of engine/evaluation.py and the test split that the

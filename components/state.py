@@ -13,10 +13,21 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from components.i18n import t_error
+from components.i18n import t, t_error
+from components.run_control import duration_text
+from engine.background import BackgroundJob
 from engine.datasets import DataError, Dataset, Split, load_dataset, parse_user_data, split_dataset
 from engine.fingerprint import bytes_fingerprint, path_stamp
-from engine.models import DEFAULT_MODEL, MODELS, ModelLoadError, load_runner, resolve
+from engine.load_times import expected_seconds
+from engine.models import (
+    DEFAULT_MODEL,
+    MODELS,
+    ModelLoadError,
+    cache_dir,
+    load_runner,
+    needs_first_load,
+    resolve,
+)
 from engine.runner import HFRunner, ModelRunner
 
 # session-state keys shared across pages
@@ -42,11 +53,25 @@ def init_state() -> None:
         st.session_state.setdefault(key, value)
 
 
+@dataclass(frozen=True, slots=True)
+class RunnerLoad:
+    """A model load running on its own thread (`engine.background.BackgroundJob`), shared by
+    every session that asks for the same model; `first` says it converts a GGUF file."""
+
+    job: BackgroundJob[HFRunner]
+    first: bool
+
+
 @st.cache_resource(show_spinner=False, max_entries=3)
-def _cached_runner(name: str, device: str, stamp: str) -> HFRunner:
+def _runner_load(name: str, device: str, stamp: str) -> RunnerLoad:
     # `stamp` (size and mtime of the weights) keys the cache by what is on disk: a custom
-    # directory rewritten with other weights under the same path loads again
-    return load_runner(name, device=None if device == "auto" else device)
+    # directory rewritten with other weights under the same path loads again. The load runs on
+    # a thread so that the page can show its progress, and a click during it loses nothing.
+    first = needs_first_load(name)
+    dev = None if device == "auto" else device
+    return RunnerLoad(
+        BackgroundJob(f"load {name}", lambda p: load_runner(name, device=dev, progress=p)), first
+    )
 
 
 def weights_stamp(name: str) -> str:
@@ -63,16 +88,53 @@ def weights_stamp(name: str) -> str:
         return ""
 
 
+def _show_load(name: str, load: RunnerLoad) -> None:
+    """Polls a running load with a progress bar: its step, the time so far and the time a load
+    of this model took before (recorded on this machine, or measured on the development one)."""
+    expected = expected_seconds(cache_dir(), name, "first" if load.first else "cached")
+    bar = st.progress(0.0, text=t("Loading {name}...", name=name))
+    while not load.job.wait(0.5):
+        fraction, step = load.job.status()
+        elapsed = load.job.elapsed()
+        text = t(
+            "Loading {name}: {step} {elapsed} so far.",
+            name=name,
+            step=t(step),
+            elapsed=duration_text(elapsed),
+        )
+        if expected is not None:
+            seconds, here = expected
+            fraction = max(fraction, min(0.97, elapsed / max(seconds, 1.0)))
+            when = duration_text(seconds)
+            if not here:
+                took = t("A first load of this model took about {time} on a 2-core test machine.", time=when)
+            elif load.first:
+                took = t("A first load of this model took about {time} on this machine.", time=when)
+            else:
+                took = t("A load of this model took about {time} on this machine.", time=when)
+            text = f"{text} {took}"
+        bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+    bar.empty()
+
+
 def get_runner() -> HFRunner | None:
-    """The selected model (loaded once per process); shows an error and returns None on failure."""
+    """The selected model (loaded once per process, on a thread, with a progress bar while it
+    loads); shows an error and returns None on failure."""
     name = str(st.session_state.get(MODEL, DEFAULT_MODEL))
     device = str(st.session_state.get(DEVICE, "auto"))
+    key = (name, device, weights_stamp(name))
+    load = _runner_load(*key)
+    if not load.job.done:
+        _show_load(name, load)
     try:
-        with st.spinner(f"Loading {name} (the first load dequantises the GGUF weights, 15-60 s)..."):
-            return _cached_runner(name, device, weights_stamp(name))
+        return load.job.result()
     except ModelLoadError as exc:
+        _runner_load.clear(*key)  # the next attempt loads again (the file may be fixed by then)
         st.error(t_error(str(exc)))
         return None
+    except BaseException:
+        _runner_load.clear(*key)
+        raise
 
 
 def model_key(runner: ModelRunner) -> str:

