@@ -20,7 +20,8 @@ from typing import Literal
 LoadKind = Literal["first", "cached"]
 
 # measured 2026-12-02 with a fresh ICL_CACHE_DIR on the 2-core development machine while other
-# work ran beside it (load average 5-6): `python bench/cold_start.py --first-load <name>`
+# work ran beside it (load average 5-6): a first `load_runner(name)`, the figure that
+# `python bench/cold_start.py --model <name>` prints as "without weight cache"
 MEASURED_FIRST_LOAD_S: dict[str, float] = {"smollm2-135m": 66.0, "gemma3-270m": 177.0}
 KEEP = 5  # recent loads kept per (model, kind)
 
