@@ -4,6 +4,9 @@
 * `token_strip_html` / `render_generation`: generated text with each token shaded by its
   probability (hover for the top alternatives), a per-token table and chart.
 * `render_metrics` / `render_eval`: metrics against a reference, and a task evaluation.
+* `generation_progress` / `eval_progress` / `stopped_generation_text`: the count, rate and time
+  left of a run under way, and the note on a stopped one (issue 22, long work; `GEN_CTL` and
+  `EVAL_CTL` hold the two runs' stop flags and partial results, see `components.run_control`).
 * `render_ranking`: ranking table, scores chart, contrastive loss vs temperature, per-token log-probs.
 
 Session keys of the two pages live here too (``gen_*`` and ``rk_*``); the Generation page keeps
@@ -26,10 +29,12 @@ import streamlit as st
 from components import state
 from components.html_text import escape_text
 from components.i18n import t, t_error
+from components.run_control import RunControl, duration_text
 from engine.errors import ConfigError
 from engine.gen_metrics import GenEvalResult, GenScores
 from engine.gen_tasks import GenSplit, GenTask
 from engine.generation import DecodeConfig, GenerationResult, StrategyName
+from engine.progress import eta_seconds
 from engine.ranking import RankingResult, ScoreKind, contrastive_loss
 
 # ---------------------------------------------------------------- session keys (Generation page)
@@ -48,6 +53,12 @@ GEN_STOP = "gen_stop"
 GEN_FOR_TASK = "gen_for_task"  # which task the defaults came from
 GEN_RESULTS = "gen_results"  # the last run: {"prompt", "reference", "pattern", "results": {label: result}}
 GEN_EVAL = "gen_eval_result"
+# Stop and partial results of the two runs ("gen" itself would name the Stop button "gen_stop",
+# the stop-sequences field's key)
+GEN_CTL = RunControl("gen_ctl")
+EVAL_CTL = RunControl("gen_eval_ctl")
+GEN_PARTIAL = "generation"  # the key of the generation's partial result in GEN_CTL
+EVAL_PARTIAL = "evaluation"
 
 # ---------------------------------------------------------------- session keys (Ranking page)
 RK_RESULT = "rk_result"
@@ -159,6 +170,8 @@ def ensure_defaults(task: GenTask, split: GenSplit, seed: int) -> None:
     st.session_state["gen_reference_reasoning"] = split.test[0].reasoning
     st.session_state.pop(GEN_RESULTS, None)
     st.session_state.pop(GEN_EVAL, None)
+    GEN_CTL.clear()
+    EVAL_CTL.clear()
 
 
 def rows_from_editor(df: pd.DataFrame) -> list[dict[str, str]]:
@@ -344,6 +357,88 @@ def describe(cfg: DecodeConfig) -> str:
     return strategy_title(cfg.strategy) + (f" ({extra}{pen})" if extra or pen else "")
 
 
+# ---------------------------------------------------------------- progress and stop
+def _rate(tokens_per_second: float) -> str:
+    return "–" if math.isnan(tokens_per_second) else f"{tokens_per_second:.1f}"
+
+
+def generation_progress(label: str, done: int, total: int, rate: float, elapsed: float) -> str:
+    """ "A: greedy · 12 / at most 64 tokens · 8.1 tokens/s · about 7 s left at most".
+
+    `done` counts the decoding steps of the whole run (every strategy), `total` the most it can
+    make (a strategy may end sooner: EOS or a stop sequence), so the time left, at the pace so
+    far (`elapsed` wall seconds for `done`), is an upper estimate. `rate` is the decoding rate
+    of the strategy under way.
+    """
+    left = eta_seconds(done, total, elapsed)
+    if left is None or done >= total:
+        return t(
+            "{label} · {done} / at most {total} tokens · {rate} tokens/s",
+            label=label,
+            done=done,
+            total=total,
+            rate=_rate(rate),
+        )
+    return t(
+        "{label} · {done} / at most {total} tokens · {rate} tokens/s · about {left} left at most",
+        label=label,
+        done=done,
+        total=total,
+        rate=_rate(rate),
+        left=duration_text(left),
+    )
+
+
+def eval_progress(done: int, total: int, item_tokens: int, rate: float, elapsed: float) -> str:
+    """ "2 / 10 items · item 3: 14 tokens · 8.1 tokens/s · about 40 s left" (the time left once an
+    item is done, at the pace of the items done: `elapsed` wall seconds for `done`)."""
+    left = eta_seconds(done, total, elapsed)
+    fields = {"done": done, "total": total, "item": done + 1, "tokens": item_tokens, "rate": _rate(rate)}
+    if left is None or done >= total:
+        return t("{done} / {total} items · item {item}: {tokens} tokens · {rate} tokens/s", **fields)
+    return t(
+        "{done} / {total} items · item {item}: {tokens} tokens · {rate} tokens/s · about {left} left",
+        left=duration_text(left),
+        **fields,
+    )
+
+
+def stopped_generation_text(last: dict[str, Any]) -> str:
+    """The note on a stopped generation: tokens made of the most it could make, strategies finished."""
+    results: dict[str, GenerationResult] = last["results"]
+    done = sum(len(r.tokens) for r in results.values())
+    finished = sum(not r.partial for r in results.values())
+    return t(
+        "Stopped after {done} of at most {total} tokens: partial result ({finished} of {n} strategies "
+        "finished). The text shown is what was generated before Stop, and its metrics are over that text; "
+        "press **Generate with both strategies** to run again.",
+        done=done,
+        total=last["max_total"],
+        finished=finished,
+        n=last["n_strategies"],
+    )
+
+
+def stopped_eval_text(result: GenEvalResult) -> str:
+    return t(
+        "Stopped after {done} of {total} items: partial result. The metrics are over the {done} items done; "
+        "press **Evaluate** to run them all.",
+        done=result.n_done,
+        total=result.n_total,
+    )
+
+
+def stop_reason_titles() -> dict[str, str]:
+    """Why a generation ended, in the UI language."""
+    return {
+        "eos": t("end of sequence"),
+        "stop_sequence": t("stop sequence"),
+        "max_new_tokens": t("max new tokens"),
+        "context_full": t("full context"),
+        "stopped": t("Stop (partial)"),
+    }
+
+
 # ---------------------------------------------------------------- generation views
 def render_generation(result: GenerationResult, *, key: str) -> None:
     """Text with per-token probabilities, stop reason, speed, and a per-token table and chart."""
@@ -353,7 +448,7 @@ def render_generation(result: GenerationResult, *, key: str) -> None:
             n=len(result.tokens),
             seconds=f"{result.seconds:.2f}",
             rate=f"{result.tokens_per_second:.1f}",
-            reason=result.stop_reason.replace("_", " "),
+            reason=stop_reason_titles().get(result.stop_reason, result.stop_reason),
             mean=f"{result.mean_logprob:.3f}",
         )
     )
@@ -437,6 +532,8 @@ def render_eval(result: GenEvalResult, *, key: str) -> None:
             seconds=f"{result.seconds:.1f}",
         )
     )
+    if not result.rows:
+        return
     rows = [
         {
             t("input"): r.input,

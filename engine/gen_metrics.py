@@ -22,18 +22,19 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.cot import GenDemo, GenFormat, build_gen_prompt, gold_completion, parse_answer
+from engine.progress import StopFn
 from engine.runner import ProgressFn, ScoreRequest
 
 if TYPE_CHECKING:
     from engine.gen_tasks import GenItem
-    from engine.generation import DecodeConfig, StepModel
+    from engine.generation import DecodeConfig, GenerationStream, StepModel
     from engine.runner import ModelRunner
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -172,11 +173,23 @@ class GenEvalRow:
 
 @dataclass(frozen=True, slots=True)
 class GenEvalResult:
-    """Per-item rows and the aggregate (means; corpus BLEU; median reference perplexity)."""
+    """Per-item rows and the aggregate (means; corpus BLEU; median reference perplexity).
+
+    A stopped run is `partial`: `rows` holds the first items only (each generated to its end, the
+    same rows a full run starts with), `overall` is over those, and `n_total` says how many items
+    were asked for (0 in results made before runs could stop: read `n_done` then).
+    """
 
     rows: tuple[GenEvalRow, ...]
     overall: GenScores
     seconds: float
+    partial: bool = False
+    n_total: int = 0
+    tokens: int = 0  # tokens generated over the rows done
+
+    @property
+    def n_done(self) -> int:
+        return len(self.rows)
 
 
 def aggregate(rows: Sequence[GenEvalRow]) -> GenScores:
@@ -206,6 +219,9 @@ def evaluate_generation(
     answer_pattern: str | None = None,
     runner: ModelRunner | None = None,
     progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    on_item: Callable[[GenEvalResult], None] | None = None,
+    on_step: Callable[[int, GenerationStream], None] | None = None,
 ) -> GenEvalResult:
     """Generates for each item with the same demonstrations and scores the parsed answers.
 
@@ -217,10 +233,16 @@ def evaluate_generation(
         answer_pattern: regex reading the answer (see `engine.cot.parse_answer`).
         runner: when given, the reference perplexity is computed with `runner.score`.
         progress: callback (fraction, message).
+        should_stop: asked between items and at every decoding step; True ends the run with the
+            items done so far, marked `partial` (an item stopped mid-generation is dropped: its
+            text is not an answer).
+        on_item: called with the (partial) result after each item but the last.
+        on_step: called with (item index, its `GenerationStream`) at every decoding step, e.g.
+            to show the tokens of the item under way.
     """
     import time
 
-    from engine.generation import generate
+    from engine.generation import GenerationStream
 
     t0 = time.perf_counter()
     prompts = [
@@ -245,8 +267,21 @@ def evaluate_generation(
             for i, v in zip(idx, values, strict=True):
                 ppl[i] = v
     rows: list[GenEvalRow] = []
+    tokens = 0
+
+    def so_far(partial: bool) -> GenEvalResult:
+        return GenEvalResult(
+            tuple(rows), aggregate(rows), time.perf_counter() - t0, partial, len(items), tokens
+        )
+
     for n, (it, prompt) in enumerate(zip(items, prompts, strict=True)):
-        result = generate(model, prompt.text, cfg)
+        if n and should_stop is not None and should_stop():
+            return so_far(True)
+        step_fn = None if on_step is None else (lambda stream, n=n: on_step(n, stream))
+        result = GenerationStream(model, prompt.text, cfg, should_stop=should_stop, on_step=step_fn).result()
+        if result.partial:
+            return so_far(True)
+        tokens += len(result.tokens)
         parsed = parse_answer(result.text, answer_pattern)
         rows.append(
             GenEvalRow(
@@ -261,4 +296,6 @@ def evaluate_generation(
         )
         if progress is not None:
             progress((n + 1) / len(items), f"generated {n + 1}/{len(items)}")
-    return GenEvalResult(tuple(rows), aggregate(rows), time.perf_counter() - t0)
+        if on_item is not None and n + 1 < len(items):
+            on_item(so_far(True))
+    return so_far(False)

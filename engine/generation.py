@@ -41,6 +41,14 @@ ends right before the first stop sequence. The EOS token ends generation and is 
 Each token carries its log-prob under the model itself (before penalties, temperature or
 contrast) and the top alternatives, which the UI shows.
 
+Stopping (issue 22, long work): `GenerationStream(..., should_stop=...)` asks `should_stop` at
+every decoding step after the first; when it returns True the generation ends there and the
+result is partial (stop reason ``stopped``): the text generated so far, every held-back piece
+released. Beam search, which releases its text only when the search ends, returns its best
+hypothesis so far (finished or live, length-normalised). `on_step` is called at every step with
+the stream, whose `steps`, `seconds` and `snapshot()` (the partial result so far, a beam's best
+hypothesis included) let a page show a count, a rate and the time left, and keep what is done.
+
 References:
     Li et al. 2023, "Contrastive Decoding: Open-ended Text Generation as Optimization", ACL.
     Chuang et al. 2024, "DoLa: Decoding by Contrasting Layers Improves Factuality", ICLR.
@@ -59,6 +67,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 import numpy as np
 
 from engine.errors import ConfigError, lookup
+from engine.progress import StopFn
 from engine.prompts import PromptError
 
 if TYPE_CHECKING:
@@ -67,7 +76,7 @@ if TYPE_CHECKING:
     from engine.runner import HFRunner
 
 StrategyName = Literal["greedy", "beam", "sample", "contrastive"]
-StopReason = Literal["eos", "stop_sequence", "max_new_tokens", "context_full"]
+StopReason = Literal["eos", "stop_sequence", "max_new_tokens", "context_full", "stopped"]
 STRATEGIES: tuple[StrategyName, ...] = get_args(StrategyName)
 MAX_NEW_TOKENS = 1024
 
@@ -198,6 +207,8 @@ class GenerationResult:
         stop_reason: why generation ended.
         seconds: wall time of the generation (prefill included, model loading excluded).
         config: the settings used.
+        max_new: the most tokens this generation could make (`config.max_new_tokens`, less when
+            the context is nearly full): the "N" of "n of at most N tokens".
     """
 
     text: str
@@ -206,6 +217,12 @@ class GenerationResult:
     stop_reason: StopReason
     seconds: float
     config: DecodeConfig
+    max_new: int = 0
+
+    @property
+    def partial(self) -> bool:
+        """Ended by a stop request before it finished (the text so far)."""
+        return self.stop_reason == "stopped"
 
     @property
     def token_logprobs(self) -> tuple[float, ...]:
@@ -621,8 +638,16 @@ def as_step_model(runner: Any, *, amateur: Any = None) -> StepModel:
 
 # --------------------------------------------------------------------------- strategies
 FinishedFn = Callable[[Sequence[int]], bool]
+# called by a decoder at the start of every step after the first, with the step and its best
+# hypothesis so far (beam search; () for the strategies that stream); True = stop here
+StepFn = Callable[[int, Sequence[Choice]], bool]
 ChoiceStream = Generator[Choice, None, None]
-Decoder = Callable[[StepSession, DecodeConfig, int, np.random.Generator, FinishedFn], ChoiceStream]
+Decoder = Callable[[StepSession, DecodeConfig, int, np.random.Generator, FinishedFn, StepFn], ChoiceStream]
+
+
+def never_stop(step: int, best: Sequence[Choice]) -> bool:
+    """The `StepFn` of a run that cannot be stopped."""
+    return False
 
 
 def apply_penalties(logprobs: np.ndarray, counts: np.ndarray, cfg: DecodeConfig) -> np.ndarray:
@@ -672,12 +697,19 @@ def filter_logits(logits: np.ndarray, cfg: DecodeConfig) -> np.ndarray:
 
 
 def decode_greedy(
-    session: StepSession, cfg: DecodeConfig, max_new: int, rng: np.random.Generator, finished: FinishedFn
+    session: StepSession,
+    cfg: DecodeConfig,
+    max_new: int,
+    rng: np.random.Generator,
+    finished: FinishedFn,
+    at_step: StepFn = never_stop,
 ) -> ChoiceStream:
     """The most likely (penalised) token at each step; ties go to the lowest id."""
     counts: np.ndarray | None = None
     token = -1
     for step in range(max_new):
+        if step and at_step(step, ()):
+            return
         if step:  # never advance past the last token: that forward pass would be wasted
             session.advance([0], [token])
         raw = session.logprobs()[0]
@@ -688,12 +720,19 @@ def decode_greedy(
 
 
 def decode_sample(
-    session: StepSession, cfg: DecodeConfig, max_new: int, rng: np.random.Generator, finished: FinishedFn
+    session: StepSession,
+    cfg: DecodeConfig,
+    max_new: int,
+    rng: np.random.Generator,
+    finished: FinishedFn,
+    at_step: StepFn = never_stop,
 ) -> ChoiceStream:
     """Ancestral sampling from the temperature / top-k / top-p filtered distribution (seeded `rng`)."""
     counts: np.ndarray | None = None
     token = -1
     for step in range(max_new):
+        if step and at_step(step, ()):
+            return
         if step:  # never advance past the last token: that forward pass would be wasted
             session.advance([0], [token])
         raw = session.logprobs()[0]
@@ -726,12 +765,19 @@ def contrastive_scores(
 
 
 def decode_contrastive(
-    session: StepSession, cfg: DecodeConfig, max_new: int, rng: np.random.Generator, finished: FinishedFn
+    session: StepSession,
+    cfg: DecodeConfig,
+    max_new: int,
+    rng: np.random.Generator,
+    finished: FinishedFn,
+    at_step: StepFn = never_stop,
 ) -> ChoiceStream:
     """Greedy contrastive decoding: argmax of expert minus amateur over the plausible tokens."""
     counts: np.ndarray | None = None
     token = -1
     for step in range(max_new):
+        if step and at_step(step, ()):
+            return
         if step:  # never advance past the last token: that forward pass would be wasted
             session.advance([0], [token])
         raw = session.logprobs()[0]
@@ -757,19 +803,30 @@ def _normalised(score: float, length: int, length_penalty: float) -> float:
 
 
 def decode_beam(
-    session: StepSession, cfg: DecodeConfig, max_new: int, rng: np.random.Generator, finished: FinishedFn
+    session: StepSession,
+    cfg: DecodeConfig,
+    max_new: int,
+    rng: np.random.Generator,
+    finished: FinishedFn,
+    at_step: StepFn = never_stop,
 ) -> ChoiceStream:
     """Beam search; yields the best hypothesis' tokens once the search is over.
 
     At each step the live beams' 2 * num_beams best extensions are ranked; an extension that
     finishes (EOS or a stop sequence) and ranks within the first num_beams is kept as a
-    hypothesis, the others fill the live beams up to num_beams.
+    hypothesis, the others fill the live beams up to num_beams. When `at_step` says stop, the
+    live beams compete as they are with the finished ones (as when out of tokens).
     """
     n = cfg.num_beams
     live = [_Hyp((), 0.0)]
     done: list[tuple[float, _Hyp]] = []
     counts: np.ndarray | None = None
     for step in range(max_new):
+        if step:
+            scored = [*done, *((_normalised(h.score, len(h.ids), cfg.length_penalty), h) for h in live)]
+            if at_step(step, max(scored, key=lambda d: d[0])[1].choices):
+                done = scored
+                break
         raw = session.logprobs()  # [row, d_vocab]
         counts = np.zeros_like(raw) if counts is None else counts
         lp = log_softmax(apply_penalties(raw, counts, cfg))
@@ -852,15 +909,29 @@ class GenerationStream:
         model: the model, as a `StepModel` (see `as_step_model`).
         prompt: the prompt text (tokenized with the model's special tokens, e.g. BOS), or ids.
         cfg: decoding settings.
+        should_stop: asked at every decoding step after the first; True ends the generation
+            there, its result partial (stop reason ``stopped``).
+        on_step: called with the stream at every decoding step after the first (before
+            `should_stop`), e.g. to show `steps` / `max_new` and keep `snapshot()`.
 
     Raises:
         PromptError: empty prompt, or a prompt that fills the model's context.
         ConfigError: unknown strategy or an amateur the model cannot provide.
     """
 
-    def __init__(self, model: StepModel, prompt: str | Sequence[int], cfg: DecodeConfig) -> None:
+    def __init__(
+        self,
+        model: StepModel,
+        prompt: str | Sequence[int],
+        cfg: DecodeConfig,
+        *,
+        should_stop: StopFn | None = None,
+        on_step: Callable[[GenerationStream], None] | None = None,
+    ) -> None:
         self.model = model
         self.cfg = cfg
+        self.should_stop = should_stop
+        self.on_step = on_step
         self._decoder = lookup(DECODERS, cfg.strategy, "decoding strategy")
         if isinstance(prompt, str):
             if not prompt.strip():
@@ -883,7 +954,10 @@ class GenerationStream:
         self._text = ""
         self._reason: StopReason = "max_new_tokens"
         self._busy = 0.0
-        self._done = False
+        self._t0: float | None = None  # start of the decoding time not yet added to _busy
+        self._steps = 0
+        self._best: Sequence[Choice] = ()  # a beam search's best hypothesis so far
+        self._stopped = False
         self._iter = self._run()
 
     def __iter__(self) -> Iterator[GenToken]:
@@ -903,6 +977,53 @@ class GenerationStream:
             stop_reason=self._reason,
             seconds=self._busy,
             config=self.cfg,
+            max_new=self.max_new,
+        )
+
+    @property
+    def steps(self) -> int:
+        """Decoding steps done (tokens generated; a beam search's depth), including held-back ones."""
+        return self._steps
+
+    @property
+    def seconds(self) -> float:
+        """Decoding time so far (prefill included, model loading and the caller's time excluded)."""
+        running = 0.0 if self._t0 is None else time.perf_counter() - self._t0
+        return self._busy + running
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Decoding steps per second so far (nan before the first)."""
+        seconds = self.seconds
+        return self._steps / seconds if self._steps and seconds > 0 else float("nan")
+
+    def snapshot(self) -> GenerationResult:
+        """What is generated so far, as a partial result (stop reason ``stopped``).
+
+        The tokens released so far and their text; a beam search, which releases nothing before
+        it ends, gives its best hypothesis so far (cut before a stop sequence). Text held back
+        for a possible stop sequence is not in it (the next token would decide it).
+        """
+        tokens = tuple(self._tokens)
+        text = "".join(tok.delta for tok in tokens)
+        if not tokens and self._best:
+            ids = [c.token_id for c in self._best if c.token_id not in self.model.eos_ids]
+            pieces = self.model.token_strings(ids)
+            text = self.model.decode(ids)
+            cut = find_stop(text, self.cfg.stop) if self.cfg.stop else None
+            text = text if cut is None else text[:cut]
+            tokens = tuple(
+                GenToken(c.token_id, piece, piece, c.logprob)
+                for c, piece in zip(self._best, pieces, strict=False)
+            )
+        return GenerationResult(
+            text=text,
+            tokens=tokens,
+            prompt_tokens=len(self.prompt_ids),
+            stop_reason="stopped",
+            seconds=self.seconds,
+            config=self.cfg,
+            max_new=self.max_new,
         )
 
     def _piece(self, ids: list[int], g: int) -> str:
@@ -966,25 +1087,51 @@ class GenerationStream:
         del self._pending[: len(out)]
         return out
 
+    def _pause(self) -> None:
+        """Adds the decoding time since the last `_resume` to the total (the caller's time is not decoding)."""
+        if self._t0 is not None:
+            self._busy += time.perf_counter() - self._t0
+            self._t0 = None
+
+    def _resume(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def _at_step(self, step: int, best: Sequence[Choice]) -> bool:
+        """The decoders' `StepFn`: counts the step, tells `on_step`, asks `should_stop`."""
+        self._steps = step
+        self._best = best
+        if self.on_step is not None:
+            self._pause()  # a page drawing its progress bar is not decoding
+            try:
+                self.on_step(self)
+            finally:
+                self._resume()
+        if self.should_stop is not None and self.should_stop():
+            self._stopped = True
+        return self._stopped
+
     def _run(self) -> Iterator[GenToken]:
         cfg = self.cfg
         self.model.prepare()  # loading the model is not decoding: before the clock starts
-        t0 = time.perf_counter()
+        self._resume()
         stops = cfg.stop
         eos = self.model.eos_ids if cfg.stop_at_eos else frozenset()
 
         def finished(ids: Sequence[int]) -> bool:
             return ids[-1] in eos or (bool(stops) and find_stop(self.model.decode(ids), stops) is not None)
 
-        session = self.model.open(
-            self.prompt_ids, amateur=cfg.strategy == "contrastive", amateur_layer=cfg.amateur_layer
-        )
-        gen = self._decoder(session, cfg, self.max_new, np.random.default_rng(cfg.seed), finished)
         ids: list[int] = []
         self._pending: list[Choice] = []
         text = ""
         limit: int | None = None
+        gen: ChoiceStream | None = None
         try:
+            session = self.model.open(
+                self.prompt_ids, amateur=cfg.strategy == "contrastive", amateur_layer=cfg.amateur_layer
+            )
+            gen = self._decoder(
+                session, cfg, self.max_new, np.random.default_rng(cfg.seed), finished, self._at_step
+            )
             for choice in gen:
                 if choice.token_id in eos:
                     self._reason = "eos"
@@ -999,27 +1146,38 @@ class GenerationStream:
                 released = self._release(ids, text, safe_boundary(text, stops), final=False)
                 for tok in released:
                     self._tokens.append(tok)
-                    self._busy += time.perf_counter() - t0
+                    self._pause()
                     yield tok
-                    t0 = time.perf_counter()
+                    self._resume()
             else:
-                if len(ids) >= self.max_new and self.max_new < cfg.max_new_tokens:
+                if self._stopped:
+                    self._reason = "stopped"  # the text so far: everything held back is released below
+                elif len(ids) >= self.max_new and self.max_new < cfg.max_new_tokens:
                     self._reason = "context_full"
+            self._steps = max(self._steps, len(ids))
             end = len(text) if limit is None else limit
             for tok in self._release(ids, text, end, final=True):
                 self._tokens.append(tok)
-                self._busy += time.perf_counter() - t0
+                self._pause()
                 yield tok
-                t0 = time.perf_counter()
+                self._resume()
             self._text = text[:end]
         finally:
-            gen.close()
-            self._busy += time.perf_counter() - t0
+            if gen is not None:
+                gen.close()
+            self._pause()
 
 
-def stream_generate(model: StepModel, prompt: str | Sequence[int], cfg: DecodeConfig) -> GenerationStream:
+def stream_generate(
+    model: StepModel,
+    prompt: str | Sequence[int],
+    cfg: DecodeConfig,
+    *,
+    should_stop: StopFn | None = None,
+    on_step: Callable[[GenerationStream], None] | None = None,
+) -> GenerationStream:
     """A `GenerationStream` (iterate for tokens, then call `.result()`)."""
-    return GenerationStream(model, prompt, cfg)
+    return GenerationStream(model, prompt, cfg, should_stop=should_stop, on_step=on_step)
 
 
 def generate(model: StepModel, prompt: str | Sequence[int], cfg: DecodeConfig) -> GenerationResult:

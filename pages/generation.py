@@ -12,6 +12,7 @@ from components import generation_views as gv
 from components import state
 from components.i18n import t, t_error
 from components.layout import page_setup
+from components.run_control import Clock
 from engine.cot import (
     GenDemo,
     GenFormat,
@@ -23,7 +24,7 @@ from engine.cot import (
 )
 from engine.datasets import DataError
 from engine.errors import USER_ERRORS
-from engine.gen_metrics import evaluate_generation, reference_perplexities, score_prediction
+from engine.gen_metrics import GenEvalResult, evaluate_generation, reference_perplexities, score_prediction
 from engine.gen_tasks import (
     GenTask,
     gen_task_names,
@@ -226,7 +227,95 @@ def _inputs() -> tuple[GenFormat, list[GenDemo], GenPrompt, dict[str, DecodeConf
     return fmt, demos, prompt, cfgs
 
 
+def _generate(
+    model: HFStepModel, fmt: GenFormat, prompt: GenPrompt, cfgs: dict[str, DecodeConfig]
+) -> dict[str, Any]:
+    """Runs each strategy in turn, streaming its text, with a count, the rate, the time left and
+    a Stop button; returns the run's record (partial when stopped).
+
+    The record with the text so far is kept in `gv.GEN_CTL` at every decoding step: a click on
+    Stop interrupts this script, and the rerun shows what was kept (see `components.run_control`).
+    """
+    results: dict[str, GenerationResult] = {}
+    budgets = [c.max_new_tokens for c in cfgs.values()]
+    record: dict[str, Any] = {
+        "prompt": prompt,
+        "reference": str(st.session_state.get(gv.GEN_REFERENCE, "")).strip(),
+        "perplexity": None,
+        "pattern": pattern,
+        "results": results,
+        "configs": {k: gv.describe(c) for k, c in cfgs.items()},
+        "n_strategies": len(cfgs),
+        "max_total": sum(budgets),
+    }
+    bar = st.progress(0.0, text=t("Starting..."))
+    stop_slot = gv.GEN_CTL.stop_button(
+        help=t("Ends the generation after the current token and keeps the text generated so far.")
+    )
+    clock = Clock()
+    live = st.columns(len(cfgs))
+    try:
+        for n, ((label, cfg), col) in enumerate(zip(cfgs.items(), live, strict=True)):
+
+            def show(stream: GenerationStream, label: str = label, n: int = n) -> None:
+                """Count, rate and time left; keeps the text so far for a Stop."""
+                made = sum(len(r.tokens) for r in results.values())
+                done = made + stream.steps
+                total = made + stream.max_new + sum(budgets[n + 1 :])
+                bar.progress(
+                    min(done / max(total, 1), 1.0),
+                    text=gv.generation_progress(
+                        label, done, total, stream.tokens_per_second, clock.elapsed()
+                    ),
+                )
+                gv.GEN_CTL.keep_partial(
+                    gv.GEN_PARTIAL,
+                    record | {"results": results | {label: stream.snapshot()}, "max_total": total},
+                )
+
+            with col:
+                st.caption(t("{label} — generating…", label=label))
+                box = st.empty()
+                stream = GenerationStream(
+                    model, prompt.text, cfg, should_stop=gv.GEN_CTL.should_stop, on_step=show
+                )
+                text = ""
+                for tok in stream:
+                    text += tok.delta
+                    box.code(text + "▌", language=None)
+                results[label] = stream.result()
+                gv.GEN_CTL.keep_partial(
+                    gv.GEN_PARTIAL,
+                    record
+                    | {
+                        "results": dict(results),
+                        "max_total": sum(len(r.tokens) for r in results.values()) + sum(budgets[n + 1 :]),
+                    },
+                )
+                box.code(results[label].text, language=None)
+            if results[label].partial:
+                break
+    except USER_ERRORS:
+        bar.empty()
+        stop_slot.empty()
+        raise
+    bar.empty()
+    stop_slot.empty()
+    # the most the run could have made: what finished strategies made, the budget of the others
+    made = sum(r.max_new if r.partial else len(r.tokens) for r in results.values())
+    record["max_total"] = made + sum(budgets[len(results) :])
+    if not any(r.partial for r in results.values()) and record["reference"]:
+        gold = gold_completion(
+            fmt, record["reference"], str(st.session_state.get("gen_reference_reasoning", ""))
+        )
+        if gold is not None:
+            (record["perplexity"],) = reference_perplexities(runner, [prompt.text], [gold])
+    return record
+
+
 run = st.button(t("Generate with both strategies"), type="primary", key="gen_run")
+if run:
+    gv.GEN_CTL.clear()
 if run and (cfg_a is None or cfg_b is None):
     st.error(t("Fix the decoding settings above first."))
 elif run:
@@ -245,43 +334,31 @@ elif run:
     with st.spinner(t("Loading the model for generation (not counted in the timings)...")):
         model = HFStepModel(runner)
         model.prepare()  # load before any strategy's clock starts: each time is its decoding only
-    results: dict[str, GenerationResult] = {}
-    live = st.columns(len(cfgs))
     try:
-        for (label, cfg), col in zip(cfgs.items(), live, strict=True):
-            with col:
-                st.caption(t("{label} — generating…", label=label))
-                box = st.empty()
-                stream = GenerationStream(model, prompt.text, cfg)
-                text = ""
-                for tok in stream:
-                    text += tok.delta
-                    box.code(text + "▌", language=None)
-                results[label] = stream.result()
-                box.code(results[label].text, language=None)
+        record = _generate(model, fmt, prompt, cfgs)
     except USER_ERRORS as exc:
         st.error(t_error(str(exc)))
         st.stop()
-    reference = str(st.session_state.get(gv.GEN_REFERENCE, "")).strip()
-    ppl = None
-    gold = (
-        gold_completion(fmt, reference, str(st.session_state.get("gen_reference_reasoning", "")))
-        if reference
-        else None
-    )
-    if gold is not None:
-        (ppl,) = reference_perplexities(runner, [prompt.text], [gold])
-    st.session_state[gv.GEN_RESULTS] = {
-        "prompt": prompt,
-        "reference": reference,
-        "perplexity": ppl,
-        "pattern": pattern,
-        "results": results,
-        "configs": {k: gv.describe(c) for k, c in cfgs.items()},
-    }
+    if any(r.partial for r in record["results"].values()):
+        gv.GEN_CTL.keep_partial(gv.GEN_PARTIAL, record)
+        gv.GEN_CTL.request_stop()  # later reruns show it until Generate is pressed
+    else:
+        st.session_state[gv.GEN_RESULTS] = record
+        gv.GEN_CTL.clear()
     st.rerun()
 
 last: dict[str, Any] | None = st.session_state.get(gv.GEN_RESULTS)
+if gv.GEN_CTL.stopped():  # a stopped run: its partial result, never a new run
+    last = gv.GEN_CTL.partial_for(gv.GEN_PARTIAL)
+    if last is None or not last["results"]:
+        last = None
+        st.warning(
+            t(
+                "Stopped before the first token was generated: press **Generate with both strategies** to run again."
+            )
+        )
+    else:
+        st.warning(gv.stopped_generation_text(last))
 if last is None:
     st.info(t("Set the prompt and the two strategies, then press **Generate with both strategies**."))
 else:
@@ -291,14 +368,15 @@ else:
     scores = {}
     for n, ((label, result), col) in enumerate(zip(last["results"].items(), cols, strict=True)):
         with col:
-            st.markdown(f"**{label}** — {last['configs'][label]}")
+            mark = t(" — **stopped: partial**") if result.partial else ""
+            st.markdown(f"**{label}** — {last['configs'][label]}{mark}")
             st.code(result.text, language=None)
             parsed = parse_answer(result.text, last["pattern"] or None)
             note = "" if parsed.matched or not last["pattern"] else t(" (pattern not found: first line)")
             st.markdown(t("Answer: **{answer}**", answer=parsed.answer or "∅") + note)
             gv.render_generation(result, key=f"gen_view_{n}")
             if last["reference"]:
-                scores[label] = score_prediction(
+                scores[label + (t(" (partial)") if result.partial else "")] = score_prediction(
                     parsed.answer, last["reference"], perplexity=last["perplexity"]
                 )
     if scores:
@@ -318,28 +396,63 @@ with st.expander(t("Evaluate strategy A on the task's test items")):
         )
     )
     if st.button(t("Evaluate"), key="gen_eval_run"):
+        gv.EVAL_CTL.clear()
         if cfg_a is None:
             st.error(t("Fix strategy A's settings first."))
         else:
             try:
                 fmt, demos, _prompt, cfgs = _inputs()
-                bar = st.progress(0.0, text=t("Generating…"))
-
-                def _progress(fraction: float, message: str) -> None:
-                    bar.progress(fraction, text=message)
-
-                st.session_state[gv.GEN_EVAL] = evaluate_generation(
-                    HFStepModel(runner),
-                    fmt,
-                    demos,
-                    split.test[:n_eval],
-                    next(iter(cfgs.values())),
-                    answer_pattern=pattern or None,
-                    runner=runner,
-                    progress=_progress,
+                bar = st.progress(0.0, text=t("Building the prompts and the reference perplexities…"))
+                stop_slot = gv.EVAL_CTL.stop_button(
+                    help=t("Ends the evaluation after the current token and keeps the items done.")
                 )
+                clock = Clock()
+                items_done = [0]
+
+                def _on_step(item: int, stream: GenerationStream) -> None:
+                    frac = (item + min(stream.steps / max(stream.max_new, 1), 1.0)) / n_eval
+                    text = gv.eval_progress(
+                        items_done[0], n_eval, stream.steps, stream.tokens_per_second, clock.elapsed()
+                    )
+                    bar.progress(min(frac, 1.0), text=text)
+
+                def _on_item(partial: GenEvalResult) -> None:
+                    items_done[0] = partial.n_done
+                    gv.EVAL_CTL.keep_partial(gv.EVAL_PARTIAL, partial)
+
+                try:
+                    result = evaluate_generation(
+                        HFStepModel(runner),
+                        fmt,
+                        demos,
+                        split.test[:n_eval],
+                        next(iter(cfgs.values())),
+                        answer_pattern=pattern or None,
+                        runner=runner,
+                        should_stop=gv.EVAL_CTL.should_stop,
+                        on_item=_on_item,
+                        on_step=_on_step,
+                    )
+                except USER_ERRORS:
+                    bar.empty()
+                    stop_slot.empty()
+                    raise
                 bar.empty()
+                stop_slot.empty()
+                if result.partial:
+                    gv.EVAL_CTL.keep_partial(gv.EVAL_PARTIAL, result)
+                    gv.EVAL_CTL.request_stop()  # later reruns show it until Evaluate is pressed
+                else:
+                    st.session_state[gv.GEN_EVAL] = result
+                    gv.EVAL_CTL.clear()
             except USER_ERRORS as exc:
                 st.error(t_error(str(exc)))
-    if st.session_state.get(gv.GEN_EVAL) is not None:
-        gv.render_eval(st.session_state[gv.GEN_EVAL], key="gen_eval")
+    shown: GenEvalResult | None = st.session_state.get(gv.GEN_EVAL)
+    if gv.EVAL_CTL.stopped():  # a stopped evaluation: the items done, never a new run
+        shown = gv.EVAL_CTL.partial_for(gv.EVAL_PARTIAL)
+        if shown is None:
+            st.warning(t("Stopped before the first item was done: press **Evaluate** to run again."))
+        else:
+            st.warning(gv.stopped_eval_text(shown))
+    if shown is not None:
+        gv.render_eval(shown, key="gen_eval")
