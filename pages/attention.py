@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components import state
+from components.ablation_views import render_drops
 from components.heatmaps import (
     ablation_bars,
     demo_attention_bar,
@@ -21,6 +22,7 @@ from components.heatmaps import (
 from components.i18n import t, t_error
 from components.layout import page_setup
 from components.prompt_state import current_prompt_snapshot, inputs_from_snapshot
+from components.run_control import Clock, RunControl, eta_text
 from components.settings_schema import fit_range
 from components.surprisal import render_surprisal
 from engine.ablation import ABLATION_MODES, AblationConfig, AblationResult, ablation_experiment, top_vs_random
@@ -34,6 +36,11 @@ from engine.runner import AttentionResult, HFRunner, SequenceLogprobs
 
 MAX_PROMPT_TOKENS = 1024  # the pattern viewer keeps [layer, head, q, k] in memory
 SCORE_NAMES: list[str] = list(HEAD_SCORE_NAMES)
+# The ablation's defaults (issue 22): top-10 induction heads against 10 random ones, zero ablation,
+# k = 4, 40 queries. Measured on SmolLM2-135M / SST-2 / seed 0 (CPU): intact 0.575; top-10 induction
+# 0.775 (1 query lost, 9 gained, McNemar exact p = 0.022); 10 random 0.575 (4 lost, 4 gained, p = 1).
+# With 5 heads the top-5 change (-0.125, p = 0.18) was within noise; k = 8 doubles the run time.
+DEFAULT_ABL_HEADS, DEFAULT_ABL_K, DEFAULT_ABL_QUERIES = 10, 4, 40
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -53,6 +60,60 @@ def _surprisal(model_name: str, text: str, _runner: HFRunner) -> SequenceLogprob
     return _runner.sequence_logprobs(text)
 
 
+ABL_RESULTS = "att_ablation"  # the session's last full ablation result (`state.remember`)
+ABL = RunControl("abl")  # Stop button, flag and partial result ("att" prefixes this page's widgets)
+
+
+def _run_ablation(
+    key: tuple[Any, ...],
+    cfg: EvalConfig,
+    abl: AblationConfig,
+    runner: HFRunner,
+    pool: tuple[Example, ...],
+    queries: tuple[Example, ...],
+) -> AblationResult:
+    """The ablation run with a progress bar (count and time left) and a Stop button.
+
+    Kept per session, not in `st.cache_data` (see `state.remembered`: it updates a progress bar).
+    The partial result is kept after every chunk of queries: a click on Stop interrupts this
+    script, and the rerun shows what was kept (see `components.run_control`).
+    """
+    bar = st.progress(0.0, text=t("Starting..."))
+    stop_slot = ABL.stop_button()
+    clock = Clock()
+    progress_text = t("Evaluating: {msg}")  # the engine's step message stays as it comes
+    count = [eta_text(0, len(queries), 0.0)]
+
+    def progress(frac: float, msg: str) -> None:
+        bar.progress(min(max(frac, 0.0), 1.0), text=f"{count[0]} · {progress_text.format(msg=msg)}")
+
+    def on_chunk(partial: AblationResult) -> None:
+        ABL.keep_partial(key, partial)
+        count[0] = eta_text(partial.n_done, len(queries), clock.elapsed())
+
+    try:
+        result = ablation_experiment(
+            runner,
+            pool,
+            queries,
+            cfg,
+            abl,
+            progress=progress,
+            should_stop=ABL.should_stop,
+            on_chunk=on_chunk,
+        )
+    finally:
+        bar.empty()
+        stop_slot.empty()
+    if result.partial:
+        ABL.keep_partial(key, result)
+        ABL.request_stop()  # later reruns show it until Run is pressed
+    else:
+        state.remember(ABL_RESULTS, key, result)
+        ABL.clear()
+    return result
+
+
 def _ablation(
     key: tuple[Any, ...],
     cfg: EvalConfig,
@@ -60,14 +121,21 @@ def _ablation(
     runner: HFRunner,
     pool: tuple[Example, ...],
     queries: tuple[Example, ...],
-    progress: Any,
 ) -> AblationResult:
-    """The ablation run, kept per session (see `state.remembered`: it updates a progress bar)."""
-    return state.remembered(
-        "att_ablation",
-        (key, cfg, abl),
-        lambda: ablation_experiment(runner, pool, queries, cfg, abl, progress=progress),
-    )
+    """The remembered result for this request; after Stop the partial one (never a new run); else a run."""
+    full_key = (key, cfg, abl)
+    found, value = state.recall(ABL_RESULTS, full_key)
+    if found:
+        return value  # type: ignore[no-any-return]
+    if ABL.stopped():
+        partial = ABL.partial_for(full_key)
+        if partial is None:
+            st.warning(
+                t("Stopped before the first queries were scored: press **Run the ablation** to run again.")
+            )
+            st.stop()
+        return partial  # type: ignore[no-any-return]
+    return _run_ablation(full_key, cfg, abl, runner, pool, queries)
 
 
 page_setup(t("Attention"), "pages/attention.py")
@@ -246,22 +314,33 @@ st.caption(
         "Hooks on each layer's output projection replace the heads' outputs; the model itself is never changed."
     )
 )
+st.caption(
+    t(
+        "What to expect (measured on SmolLM2-135M with the defaults on SST-2, seed 0): the top 10 induction "
+        "heads change the answers beyond noise, 10 random heads do not, but accuracy goes **up** (0.575 to "
+        "0.775 on 40 queries, McNemar exact p = 0.02). At this scale much of what the demonstrations do is "
+        "lend their labels to be copied, and these heads do the copying; without them the model leans on "
+        "the query. Each drop below comes with its paired 95 % interval: a drop within noise says nothing "
+        "either way."
+    )
+)
 b1, b2, b3, b4, b5 = st.columns(5)
 with b1:
     by = st.selectbox(t("Rank heads by"), SCORE_NAMES, format_func=titles.__getitem__, key="att_abl_by")
 with b2:
-    n_heads = int(st.number_input(t("Heads to ablate"), 1, 64, 5, key="att_abl_n"))
+    n_heads = int(st.number_input(t("Heads to ablate"), 1, 64, DEFAULT_ABL_HEADS, key="att_abl_n"))
 with b3:
     mode = st.selectbox(
         t("Mode"), list(ABLATION_MODES), key="att_abl_mode", help=t("mean: the head's average output")
     )
 with b4:
-    k = int(st.number_input(t("k (demonstrations)"), 0, 32, 8, key="att_abl_k"))
+    k = int(st.number_input(t("k (demonstrations)"), 0, 32, DEFAULT_ABL_K, key="att_abl_k"))
 with b5:
-    n_queries = int(st.number_input(t("Test queries"), 2, 1000, 40, key="att_abl_queries"))
+    n_queries = int(st.number_input(t("Test queries"), 2, 1000, DEFAULT_ABL_QUERIES, key="att_abl_queries"))
 run = st.button(t("Run the ablation"), type="primary", key="att_abl_run")
 if run:
     st.session_state["att_abl_request"] = (by, n_heads, mode, k, n_queries)
+    ABL.clear()
 
 request = st.session_state.get("att_abl_request")
 if request is not None:
@@ -276,20 +355,26 @@ if request is not None:
         top, control = top_vs_random(scores.scores[by_r], n_r, score_name=by_r, seed=seed)
         abl = AblationConfig((top, control), mode_r)
         queries = tuple(split.test[:nq_r])
-        bar = st.progress(0.0, text=t("Evaluating..."))
         key = (model_name, ds.fingerprint, seed, len(split.pool), nq_r)
-        result = _ablation(
-            key, cfg, abl, runner, tuple(split.pool), queries, lambda f, m: bar.progress(min(f, 1.0), text=m)
-        )
-        bar.empty()
+        result = _ablation(key, cfg, abl, runner, tuple(split.pool), queries)
     except USER_ERRORS as exc:
         st.error(t_error(str(exc)))
     else:
+        if result.partial:
+            st.warning(
+                t(
+                    "Stopped after {done} of {total} queries: partial result. Every condition ran on the same "
+                    "{done} queries, so the drops below compare like with like; press **Run the ablation** to "
+                    "run them all.",
+                    done=result.n_done,
+                    total=result.n_total,
+                )
+            )
         summary = result.summary()
         st.caption(
             t(
                 "{n} queries from {dataset}, k = {k}, {mode} ablation, ranked by {score}.",
-                n=len(queries),
+                n=result.n_done,
                 dataset=ds.title,
                 k=k_r,
                 mode=mode_r,
@@ -306,15 +391,4 @@ if request is not None:
         mean_probs = probs.pivot_table(index="condition", columns="label", values="prob", aggfunc="mean")
         st.caption(t("Mean probability of each label under each condition (side by side)."))
         st.dataframe(mean_probs.round(4), key="att_abl_probs")
-        drop_top = summary[1]["accuracy_drop"]
-        drop_rand = summary[2]["accuracy_drop"]
-        st.markdown(
-            t(
-                "Accuracy drop: **{drop_top:+.3f}** with the top-{n} {score} heads ablated, "
-                "**{drop_rand:+.3f}** with {n} random heads.",
-                drop_top=drop_top,
-                drop_rand=drop_rand,
-                n=n_r,
-                score=by_r,
-            )
-        )
+        render_drops(result)
