@@ -9,12 +9,12 @@ ZH_ATTENTION: dict[str, str] = {
     # pages/attention.py
     "What to expect (measured on SmolLM2-135M with the defaults on SST-2, seed 0): the top 10 induction heads "
     "change the answers beyond noise, 10 random heads do not, but accuracy goes **up** (0.575 to 0.775 on 40 "
-    "queries, McNemar exact p = 0.02). At this scale much of what the demonstrations do is lend their labels "
-    "to be copied, and these heads do the copying; without them the model leans on the query. Each drop below "
+    "queries, McNemar exact p = 0.02). One reading, not tested here: at this scale the demonstrations' labels "
+    "are copied, and these heads copy them; without them the model leans on the query. Each drop below "
     "comes with its paired 95 % interval: a drop within noise says nothing either way.": "预期结果(在 SmolLM2-135M 上用默认设置、"
     "SST-2、种子 0 实测):消融归纳得分最高的 10 个头,答案的变化超出噪声范围,消融 10 个随机头则没有;但准确率是**上升**的"
-    "(40 个查询上从 0.575 升到 0.775,McNemar 精确检验 p = 0.02)。在这个规模下,示例的作用很大程度上是提供可供复制的标签,"
-    "而复制正是这些头完成的;没有它们,模型更多地依靠查询本身。下面每个下降值都附有配对的 95% 区间:"
+    "(40 个查询上从 0.575 升到 0.775,McNemar 精确检验 p = 0.02)。一种解释(此处未经检验):在这个规模下,示例中的标签被复制,"
+    "而复制由这些头完成;没有它们,模型更多地依靠查询本身。下面每个下降值都附有配对的 95% 区间:"
     "在噪声范围内的下降不能说明任何方向的结论。",
     "Stopped before the first queries were scored: press **Run the ablation** to run again.": "在第一批查询打分之前已停止:请按 **运行消融实验** 重新运行。",
     "Stopped after {done} of {total} queries: partial result. Every condition ran on the same {done} queries, "
