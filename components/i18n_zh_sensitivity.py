@@ -9,6 +9,23 @@ ZH_SENSITIVITY: dict[str, str] = {
     # components/run_control.py: counts of other items than queries (the unit comes translated)
     "{done} / {total} {unit}": "已完成 {done} / {total} {unit}",
     "{done} / {total} {unit} · about {left} left": "已完成 {done} / {total} {unit} · 约剩 {left}",
+    # stop and partial results (pages/sensitivity.py, components/sensitivity_views.py)
+    "evaluations": "次评估",
+    "Ends the run after the current evaluation and keeps what is done.": "在当前这次评估完成后结束运行,并保留已完成的部分。",
+    "Stopped before the first evaluation was done: press **Run the experiment** to run again.": "在第一次评估完成前已停止:点击 **运行实验** 重新运行。",
+    "Stopped after {done} of {total} evaluations: partial result. The summary, chart and table rest on the evaluations done; press **Run the experiment** to run them all.": "在 {total} 次评估中完成 {done} 次后已停止:结果不完整。摘要、图表和表格只基于已完成的评估;点击 **运行实验** 可完整运行。",
+    "{n} evaluations of the unfinished draw left out, so that every setting rests on the same draws.": "未完成的那次抽取中的 {n} 次评估已略去,使每种设置都基于相同的抽取。",
+    # summaries with their noise (Newcombe / Wilson intervals over the test queries)
+    "within noise": "在噪声范围内",
+    "beyond noise": "超出噪声范围",
+    "Accuracy ranges from {lo} to {hi} over {n} orders of the same {k} demonstrations (mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); best vs worst: {noise} for {n_q} queries.": "在同样 {k} 个示例的 {n} 种顺序下,准确率从 {lo} 到 {hi} 不等(平均 {mean},标准差 {std:.1f} 个百分点;宏平均 F1 从 {f1_lo} 到 {f1_hi});就 {n_q} 个查询而言,最好与最差之差{noise}。",
+    "Accuracy ranges from {lo} to {hi} over {n} label-balanced draws of {k} demonstrations (mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); best vs worst: {noise} for {n_q} queries.": "在 {n} 次标签均衡的抽取(每次 {k} 个示例)中,准确率从 {lo} 到 {hi} 不等(平均 {mean},标准差 {std:.1f} 个百分点;宏平均 F1 从 {f1_lo} 到 {f1_hi});就 {n_q} 个查询而言,最好与最差之差{noise}。",
+    "Accuracy ranges from {lo} to {hi} over {n} random draws of {k} demonstrations (mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); best vs worst: {noise} for {n_q} queries.": "在 {n} 次随机抽取(每次 {k} 个示例)中,准确率从 {lo} 到 {hi} 不等(平均 {mean},标准差 {std:.1f} 个百分点;宏平均 F1 从 {f1_lo} 到 {f1_hi});就 {n_q} 个查询而言,最好与最差之差{noise}。",
+    "{condition} {acc} ({delta:+.1f} points, {noise})": "{condition} {acc}({delta:+.1f} 个百分点,{noise})",
+    "With {k} demonstrations: gold labels {gold} ({conf:.0f}% Wilson interval over {n} queries: {lo}–{hi}){others} ({seeds}; chance {chance}).": "使用 {k} 个示例:正确标签 {gold}({n} 个查询上的 {conf:.0f}% Wilson 区间:{lo}–{hi}){others}({seeds};随机水平 {chance})。",
+    ": unrelated words change accuracy by {delta:+.1f} points from the defaults, {noise} for {n} queries": ":与默认标签词相比,无关词使准确率变化 {delta:+.1f} 个百分点,就 {n} 个查询而言{noise}",
+    "Label words {parts}{change} ({seeds}; chance {chance}).": "标签词 {parts}{change}({seeds};随机水平 {chance})。",
+    "Accuracy ranges from {lo} ({worst}) to {hi} ({best}) over {n} formats ({seeds}; best vs worst: {noise} for {n_q} queries).": "在 {n} 种格式下,准确率从 {lo}({worst})到 {hi}({best})不等({seeds};就 {n_q} 个查询而言,最好与最差之差{noise})。",
     # pages/sensitivity.py
     "Model **{model}** · dataset **{dataset}** · the prompt (instruction, template, label words) comes from the Prompt Lab. How much does accuracy move when things that should not matter change?": "模型 **{model}** · 数据集 **{dataset}** · 提示词(指令、模板、标签词)来自提示词实验室。那些本不该有影响的东西变化时,准确率会变动多少?",
     "Experiment": "实验",
@@ -56,9 +73,6 @@ ZH_SENSITIVITY: dict[str, str] = {
     "{k} demonstrations have only {n} orders; all of them were run.": "{k} 个示例只有 {n} 种顺序;已全部运行。",
     "k = {ks} left out: larger than the pool or too long for the model's context ({n_ctx} tokens).": "已略去 k = {ks}:超过示例池大小,或超出模型的上下文长度({n_ctx} 个 token)。",
     # summary sentences
-    "Accuracy ranges from {lo} to {hi} over {n} orders of the same {k} demonstrations (mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}).": "在同样 {k} 个示例的 {n} 种顺序下,准确率从 {lo} 到 {hi} 不等(平均 {mean},标准差 {std:.1f} 个百分点;宏平均 F1 从 {f1_lo} 到 {f1_hi})。",
-    "Accuracy ranges from {lo} to {hi} over {n} label-balanced draws of {k} demonstrations (mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}).": "在 {n} 次标签均衡的抽取(每次 {k} 个示例)中,准确率从 {lo} 到 {hi} 不等(平均 {mean},标准差 {std:.1f} 个百分点;宏平均 F1 从 {f1_lo} 到 {f1_hi})。",
-    "Accuracy ranges from {lo} to {hi} over {n} random draws of {k} demonstrations (mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}).": "在 {n} 次随机抽取(每次 {k} 个示例)中,准确率从 {lo} 到 {hi} 不等(平均 {mean},标准差 {std:.1f} 个百分点;宏平均 F1 从 {f1_lo} 到 {f1_hi})。",
     "{acc} at k={k}": "k={k} 时 {acc}",
     "{scorer}: {shots}; best {best} at k={best_k} ({conf:.0f}% Wilson interval over {n} queries: {lo}–{hi})": "{scorer}:{shots};最佳 {best}(k={best_k};{n} 条查询上的 {conf:.0f}% Wilson 区间:{lo}–{hi})",
     ", k={k} (the largest) is {gap:.1f} points below it": ",最大的 k={k} 比最佳低 {gap:.1f} 个百分点",
@@ -72,12 +86,8 @@ ZH_SENSITIVITY: dict[str, str] = {
     "mean over {n} seeded draws": "{n} 次带种子抽取的平均值",
     "one draw per k": "每个 k 抽取一次",
     "{parts} ({seeds}; chance {chance}).": "{parts}({seeds};随机水平 {chance})。",
-    "{condition} {acc} ({delta:+.1f} points)": "{condition} {acc}({delta:+.1f} 个百分点)",
-    "With {k} demonstrations: gold labels {gold}, {random}, {flipped}, {none} ({seeds}; chance {chance}).": "使用 {k} 个示例:正确标签 {gold},{random},{flipped},{none}({seeds};随机水平 {chance})。",
     "mean over {n} draws": "{n} 次抽取的平均值",
     "one draw": "抽取一次",
-    "Label words {parts}: unrelated words change accuracy by {delta:+.1f} points from the defaults ({seeds}; chance {chance}).": "标签词 {parts}:与默认标签词相比,无关词使准确率变化 {delta:+.1f} 个百分点({seeds};随机水平 {chance})。",
-    "Accuracy ranges from {lo} ({worst}) to {hi} ({best}) over {n} formats ({seeds}).": "在 {n} 种格式下,准确率从 {lo}({worst})到 {hi}({best})不等({seeds})。",
     # results
     "Settings compared": "比较的设置数",
     "Evaluations run": "已运行的评估数",

@@ -28,7 +28,10 @@ from engine.sensitivity import (
     SensitivityResult,
     kcurve_stats,
     mean,
+    noise_word,
     pct,
+    runs_done,
+    wilson_interval,
 )
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -120,6 +123,9 @@ def setting_title(row: Row) -> str:
 
 
 _NOTE_ORDERS = re.compile(r"^(\d+) demonstrations have only (\d+) orders; all of them were run\.$")
+_NOTE_STOPPED = re.compile(
+    r"^(\d+) evaluations of the unfinished draw left out, so that every setting rests on the same draws\.$"
+)
 _NOTE_KS = re.compile(
     r"^k = (.*) left out: larger than the pool or too long for the model's context \((\d+) tokens\)\.$"
 )
@@ -130,6 +136,12 @@ def note_text(note: str) -> str:
     m = _NOTE_ORDERS.match(note)
     if m:
         return t("{k} demonstrations have only {n} orders; all of them were run.", k=m.group(1), n=m.group(2))
+    m = _NOTE_STOPPED.match(note)
+    if m:
+        return t(
+            "{n} evaluations of the unfinished draw left out, so that every setting rests on the same draws.",
+            n=m.group(1),
+        )
     m = _NOTE_KS.match(note)
     if m:
         return t(
@@ -140,10 +152,18 @@ def note_text(note: str) -> str:
     return note
 
 
+def noise_title(a: float, b: float, n: int) -> str:
+    """`engine.sensitivity.noise_word` in the UI language."""
+    return {"within noise": t("within noise"), "beyond noise": t("beyond noise")}[noise_word(a, b, n)]
+
+
 def _spread_fields(rows: tuple[Row, ...]) -> dict[str, object]:
     accs = [r.accuracy for r in rows]
     f1s = [r.macro_f1 for r in rows]
+    n = min(r.n for r in rows)
     return {
+        "noise": noise_title(max(accs), min(accs), n),
+        "n_q": n,
         "lo": pct(min(accs)),
         "hi": pct(max(accs)),
         "n": len(rows),
@@ -213,7 +233,8 @@ def summary_sentence(result: SensitivityResult) -> str:
     if result.experiment == "order":
         return t(
             "Accuracy ranges from {lo} to {hi} over {n} orders of the same {k} demonstrations "
-            "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}).",
+            "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); "
+            "best vs worst: {noise} for {n_q} queries.",
             k=cfg.k,
             **_spread_fields(rows),
         )
@@ -221,67 +242,90 @@ def summary_sentence(result: SensitivityResult) -> str:
         if cfg.draw == "label_balanced":
             return t(
                 "Accuracy ranges from {lo} to {hi} over {n} label-balanced draws of {k} demonstrations "
-                "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}).",
+                "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); "
+                "best vs worst: {noise} for {n_q} queries.",
                 k=cfg.k,
                 **_spread_fields(rows),
             )
         return t(
             "Accuracy ranges from {lo} to {hi} over {n} random draws of {k} demonstrations "
-            "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}).",
+            "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); "
+            "best vs worst: {noise} for {n_q} queries.",
             k=cfg.k,
             **_spread_fields(rows),
         )
     if result.experiment == "kcurve":
         parts = [_kcurve_part(st, sep) for st in kcurve_stats(rows, cfg)]
-        seeds = t("mean over {n} seeded draws", n=cfg.n) if cfg.n > 1 else t("one draw per k")
+        runs = runs_done([r for r in rows if int(r.fields["k"]) > 0]) or 1
+        seeds = t("mean over {n} seeded draws", n=runs) if runs > 1 else t("one draw per k")
         return t(
             "{parts} ({seeds}; chance {chance}).",
             parts=(";" if lang() == "zh" else "; ").join(parts),
             seeds=seeds,
             chance=chance,
         )
+    n_q = min(r.n for r in rows)
+    seeds = _seeds(runs_done(rows))
     if result.experiment == "labels":
         acc = {str(r.fields["condition"]): r.accuracy for r in rows}
         titles = condition_titles()
+        gold = acc["gold"]
+        lo, hi = wilson_interval(gold, n_q)
 
         def rel(c: str) -> str:
             return t(
-                "{condition} {acc} ({delta:+.1f} points)",
+                "{condition} {acc} ({delta:+.1f} points, {noise})",
                 condition=titles[c],
                 acc=pct(acc[c]),
-                delta=100 * (acc[c] - acc["gold"]),
+                delta=100 * (acc[c] - gold),
+                noise=noise_title(acc[c], gold, n_q),
             )
 
+        others = "".join(sep + rel(c) for c in ("random", "flipped", "none") if c in acc)
         return t(
-            "With {k} demonstrations: gold labels {gold}, {random}, {flipped}, {none} ({seeds}; chance {chance}).",
+            "With {k} demonstrations: gold labels {gold} ({conf:.0f}% Wilson interval over {n} queries: "
+            "{lo}–{hi}){others} ({seeds}; chance {chance}).",
             k=cfg.k,
-            gold=pct(acc["gold"]),
-            random=rel("random"),
-            flipped=rel("flipped"),
-            none=rel("none"),
-            seeds=_seeds(cfg.n),
+            gold=pct(gold),
+            conf=100 * NOISE_CONFIDENCE,
+            n=n_q,
+            lo=pct(lo),
+            hi=pct(hi),
+            others=others,
+            seeds=seeds,
             chance=chance,
         )
     if result.experiment == "label_words":
         parts = [f"{r.setting.split(': ', 1)[1]} {pct(r.accuracy)}" for r in rows]
+        unrelated = next((r for r in rows if r.fields.get("kind") == "unrelated"), None)
+        change = ""
+        if unrelated is not None:
+            change = t(
+                ": unrelated words change accuracy by {delta:+.1f} points from the defaults, {noise} for {n} queries",
+                delta=100 * (unrelated.accuracy - rows[0].accuracy),
+                noise=noise_title(unrelated.accuracy, rows[0].accuracy, n_q),
+                n=n_q,
+            )
         return t(
-            "Label words {parts}: unrelated words change accuracy by {delta:+.1f} points from the defaults "
-            "({seeds}; chance {chance}).",
+            "Label words {parts}{change} ({seeds}; chance {chance}).",
             parts=sep.join(parts),
-            delta=100 * (rows[-1].accuracy - rows[0].accuracy),
-            seeds=_seeds(cfg.n),
+            change=change,
+            seeds=seeds,
             chance=chance,
         )
     best = max(rows, key=lambda r: r.accuracy)
     worst = min(rows, key=lambda r: r.accuracy)
     return t(
-        "Accuracy ranges from {lo} ({worst}) to {hi} ({best}) over {n} formats ({seeds}).",
+        "Accuracy ranges from {lo} ({worst}) to {hi} ({best}) over {n} formats ({seeds}; best vs worst: "
+        "{noise} for {n_q} queries).",
         lo=pct(worst.accuracy),
         worst=setting_title(worst),
         hi=pct(best.accuracy),
         best=setting_title(best),
         n=len(rows),
-        seeds=_seeds(cfg.n),
+        seeds=seeds,
+        noise=noise_title(best.accuracy, worst.accuracy, n_q),
+        n_q=n_q,
     )
 
 
@@ -525,7 +569,11 @@ def render_result(result: SensitivityResult, *, key: str = "sens") -> None:
     st.success(summary_text(result))
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(t("Settings compared"), len(result.rows))
-    m2.metric(t("Evaluations run"), result.n_evaluations, help=t("Identical evaluations run once."))
+    m2.metric(
+        t("Evaluations run"),
+        f"{result.n_evaluations} / {result.n_total}" if result.partial else result.n_evaluations,
+        help=t("Identical evaluations run once."),
+    )
     m3.metric(t("Tokens through the model"), f"{result.tokens_processed:,}")
     m4.metric(t("Seconds taken"), f"{result.seconds:.1f}")
     for note in result.notes:

@@ -64,6 +64,7 @@ import numpy as np
 from engine import retrieval
 from engine.errors import ConfigError, lookup
 from engine.evaluation import EvalConfig, EvalResult, evaluate
+from engine.progress import StopFn
 from engine.prompts import Demo, Prompt, PromptError, PromptFormat, build_prompt, parse_template
 from engine.runner import ModelRunner, ProgressFn
 from engine.scoring import SCORERS, ScoringConfig, check_labels
@@ -261,6 +262,9 @@ class SensitivityResult:
         tokens_processed: tokens through the model (cache hits cost nothing).
         n_evaluations: evaluations run (reused ones not counted).
         notes: what was adjusted (k values that did not fit, fewer orders than asked...).
+        partial: the run was stopped: the rows rest on the evaluations done (see `run_experiment`).
+        n_total: the distinct evaluations the whole experiment runs (`n_evaluations` of them are done
+            when partial; equal to it otherwise).
     """
 
     experiment: str
@@ -273,6 +277,8 @@ class SensitivityResult:
     tokens_processed: int
     n_evaluations: int
     notes: tuple[str, ...] = ()
+    partial: bool = False
+    n_total: int = 0
 
     @property
     def spread(self) -> bool:
@@ -300,7 +306,7 @@ class SensitivityResult:
             "tokens_processed": self.tokens_processed,
             "n_evaluations": self.n_evaluations,
             "notes": list(self.notes),
-        }
+        } | ({"partial": 1, "n_total": self.n_total} if self.partial else {})
 
 
 # ----------------------------------------------------------------------------------- pure helpers
@@ -435,11 +441,17 @@ def pct(x: float) -> str:
 # ----------------------------------------------------------------------------------- running jobs
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One evaluation of an experiment: the row it feeds, its config and its (relabelled) pool."""
+    """One evaluation of an experiment: the row it feeds, its config and its (relabelled) pool.
+
+    `draw` is the seeded draw of demonstrations it belongs to, where every setting of one draw is
+    compared on the same demonstrations (labels, label_words, format); a stopped run keeps whole
+    draws only, so that its settings stay paired. 0 where rows are not paired by draw.
+    """
 
     row: int
     cfg: EvalConfig
     pool: Sequence[Example]
+    draw: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,26 +499,41 @@ def example_prompt(runner: ModelRunner, job: Job, query: str) -> Prompt:
     )
 
 
+Done = list[tuple[Job, EvalResult, bool]]  # (job, its result, whether it ran: not reused)
+
+
+def n_distinct(jobs: Sequence[Job]) -> int:
+    """How many evaluations `jobs` run (identical ones once)."""
+    return len({job_key(j) for j in jobs})
+
+
 def run_jobs(
     runner: ModelRunner,
     queries: Sequence[Example],
     specs: Sequence[RowSpec],
     jobs: Sequence[Job],
     progress: ProgressFn | None,
-) -> tuple[list[Row], int]:
-    """Runs the jobs (each distinct one once) and folds them into one row per spec.
+    should_stop: StopFn | None = None,
+    on_done: Callable[[Done], None] | None = None,
+) -> tuple[Done, bool]:
+    """Runs the jobs in order, each distinct one once.
+
+    `should_stop` is checked before every evaluation but the first; when it returns True the
+    jobs not reached are left out. `on_done` gets the jobs done so far after every evaluation
+    but the last.
 
     Returns:
-        (rows in spec order, number of evaluations actually run).
+        (the jobs done with their results, in job order; whether the run was stopped early).
     """
     memo: dict[tuple[object, ...], EvalResult] = {}
-    by_row: dict[int, list[tuple[EvalResult, bool]]] = {i: [] for i in range(len(specs))}
-    first_job: dict[int, Job] = {}
-    n_run = 0
+    done: Done = []
+    n_keys = n_distinct(jobs)
     for j, job in enumerate(jobs):
         key = job_key(job)
         fresh = key not in memo
         if fresh:
+            if memo and should_stop is not None and should_stop():
+                return done, True
             lo, hi = j / len(jobs), (j + 1) / len(jobs)
             name = specs[job.row].setting
 
@@ -515,21 +542,47 @@ def run_jobs(
                     progress(lo + (hi - lo) * f, f"{name}: {msg}")
 
             memo[key] = evaluate(runner, job.pool, queries, job.cfg, progress=sub)
-            n_run += 1
-        by_row[job.row].append((memo[key], fresh))
-        first_job.setdefault(job.row, job)
+        done.append((job, memo[key], fresh))
+        if fresh and on_done is not None and len(memo) < n_keys:
+            on_done(list(done))
     if progress is not None:
         progress(1.0, "done")
+    return done, False
+
+
+def whole_draws(done: Done, jobs: Sequence[Job]) -> Done:
+    """The jobs of `done` that belong to draws whose every job is done (`Job.draw`), so that a
+    stopped run compares its settings on the same demonstrations; all of `done` while no draw is
+    complete (then they all belong to the first draw: jobs run draw by draw)."""
+    n_done = len(done)
+    complete = {
+        d
+        for d in {job.draw for job in jobs}
+        if all(i < n_done for i, job in enumerate(jobs) if job.draw == d)
+    }
+    kept = [item for item in done if item[0].draw in complete]
+    return kept or done
+
+
+def fold_rows(
+    runner: ModelRunner, queries: Sequence[Example], specs: Sequence[RowSpec], done: Done
+) -> list[Row]:
+    """One row per spec that has at least one job in `done` (spec order)."""
+    by_row: dict[int, list[tuple[Job, EvalResult, bool]]] = {}
+    for item in done:
+        by_row.setdefault(item[0].row, []).append(item)
     rows = []
     for i, spec in enumerate(specs):
-        results = by_row[i]
-        accs = tuple(r.metrics.accuracy for r, _ in results)
-        f1s = tuple(r.metrics.macro_f1 for r, _ in results)
-        dropped = [q.n_dropped for r, _ in results for q in r.queries]
+        results = by_row.get(i)
+        if not results:
+            continue
+        accs = tuple(r.metrics.accuracy for _, r, _ in results)
+        f1s = tuple(r.metrics.macro_f1 for _, r, _ in results)
+        dropped = [q.n_dropped for _, r, _ in results for q in r.queries]
         fields = dict(spec.fields)
         if dropped and max(dropped) > 0:
             fields["mean_dropped"] = mean(dropped)
-        prompt = example_prompt(runner, first_job[i], queries[0].text) if queries and i in first_job else None
+        prompt = example_prompt(runner, results[0][0], queries[0].text) if queries else None
         rows.append(
             Row(
                 setting=spec.setting,
@@ -538,13 +591,13 @@ def run_jobs(
                 accuracies=accs,
                 macro_f1s=f1s,
                 n=len(queries),
-                seconds=sum(r.seconds for r, fresh in results if fresh),
-                tokens=sum(r.tokens_processed for r, fresh in results if fresh),
+                seconds=sum(r.seconds for _, r, fresh in results if fresh),
+                tokens=sum(r.tokens_processed for _, r, fresh in results if fresh),
                 fields=fields,
                 prompt=prompt,
             )
         )
-    return rows, n_run
+    return rows
 
 
 def demo_fields(pool: Sequence[Example], demos: Sequence[int]) -> dict[str, Any]:
@@ -652,10 +705,10 @@ def plan_labels(
         for row, cond in enumerate(LABEL_CONDITIONS):
             if cond == "none":
                 fmt = no_label_format(cfg.fmt, [pool[i].text for i in demos])
-                jobs.append(Job(row, eval_config(cfg, (), fmt=fmt), pool))
+                jobs.append(Job(row, eval_config(cfg, (), fmt=fmt), pool, j))
             else:
                 new_pool = relabel(pool, dict(zip(demos, shown[cond], strict=True)))
-                jobs.append(Job(row, eval_config(cfg, demos), new_pool))
+                jobs.append(Job(row, eval_config(cfg, demos), new_pool, j))
             if j == 0:
                 f = dict(specs[row].fields) | demo_fields(pool, demos)
                 f["shown_labels"] = tuple(shown[cond]) if cond != "none" else ()
@@ -682,7 +735,7 @@ def plan_label_words(
         demos = draw_demos(pool, cfg.k, cfg.draw, draw_seed(cfg.seed, j), cfg.words)
         for row, (_, ws) in enumerate(sets):
             pairs = tuple(zip(labels, ws, strict=True))
-            jobs.append(Job(row, eval_config(cfg, demos, label_words=pairs), pool))
+            jobs.append(Job(row, eval_config(cfg, demos, label_words=pairs), pool, j))
         if j == 0:
             specs = [RowSpec(s.setting, dict(s.fields) | demo_fields(pool, demos)) for s in specs]
     return specs, jobs, []
@@ -708,20 +761,36 @@ def plan_format(
     for j in range(cfg.n):
         demos = draw_demos(pool, cfg.k, cfg.draw, draw_seed(cfg.seed, j), cfg.words)
         for row, (_, _, f) in enumerate(fmts):
-            jobs.append(Job(row, eval_config(cfg, demos, fmt=f), pool))
+            jobs.append(Job(row, eval_config(cfg, demos, fmt=f), pool, j))
         if j == 0:
             specs = [RowSpec(s.setting, dict(s.fields) | demo_fields(pool, demos)) for s in specs]
     return specs, jobs, []
 
 
 # ----------------------------------------------------------------------------------- summaries
+def runs_done(rows: Sequence[Row]) -> int:
+    """The seeded draws the rows average (the most any row has: a stopped k-curve may have fewer
+    for its last k)."""
+    return max((r.runs for r in rows), default=0)
+
+
+def noise_word(a: float, b: float, n: int) -> str:
+    """ "within noise" or "beyond noise": whether accuracies `a` and `b` over `n` queries differ
+    by more than Newcombe's 95 % interval of the difference allows (`within_noise`)."""
+    return "within noise" if within_noise(a, b, max(1, n)) else "beyond noise"
+
+
 def summarize_spread(rows: Sequence[Row], what: str) -> str:
+    """Range, mean and std of accuracy over orders or draws, and whether the best and the worst
+    differ beyond the noise of the test queries."""
     accs = [r.accuracy for r in rows]
     f1s = [r.macro_f1 for r in rows]
+    n = min(r.n for r in rows)
     return (
         f"Accuracy ranges from {pct(min(accs))} to {pct(max(accs))} over {len(rows)} {what} "
         f"(mean {pct(mean(accs))}, std {100 * float(np.std(accs)):.1f} points; "
-        f"macro-F1 from {pct(min(f1s))} to {pct(max(f1s))})."
+        f"macro-F1 from {pct(min(f1s))} to {pct(max(f1s))}); best vs worst: "
+        f"{noise_word(max(accs), min(accs), n)} for {n} queries."
     )
 
 
@@ -873,43 +942,63 @@ def summarize_kcurve(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int)
             else:
                 text += "; every other k differs from the best beyond noise"
         parts.append(text)
-    seeds = f"mean over {cfg.n} seeded draws" if cfg.n > 1 else "one draw per k"
+    runs = runs_done([r for r in rows if int(r.fields["k"]) > 0]) or 1
+    seeds = f"mean over {runs} seeded draws" if runs > 1 else "one draw per k"
     return "; ".join(parts) + f" ({seeds}; chance {pct(1 / n_labels)})."
 
 
 def summarize_labels(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    """Gold-label accuracy with its Wilson interval, and each other condition's difference from
+    it, within or beyond noise (Newcombe) for the test queries. A stopped run names only the
+    conditions it reached."""
     acc = {str(r.fields["condition"]): r.accuracy for r in rows}
-    gold = acc["gold"]
-
-    def rel(c: str) -> str:
-        return f"{CONDITION_TITLES[c]} {pct(acc[c])} ({100 * (acc[c] - gold):+.1f} points)"
-
-    seeds = f"mean over {cfg.n} draws" if cfg.n > 1 else "one draw"
+    n = min(r.n for r in rows)
+    runs = runs_done(rows)
+    seeds = f"mean over {runs} draws" if runs > 1 else "one draw"
+    gold = acc["gold"]  # a stopped run has it too: gold is the first evaluation of every draw
+    lo, hi = wilson_interval(gold, n)
+    others = [
+        f"{CONDITION_TITLES[c]} {pct(acc[c])} ({100 * (acc[c] - gold):+.1f} points, {noise_word(acc[c], gold, n)})"
+        for c in LABEL_CONDITIONS
+        if c != "gold" and c in acc
+    ]
     return (
-        f"With {cfg.k} demonstrations: gold labels {pct(gold)}, {rel('random')}, {rel('flipped')}, "
-        f"{rel('none')} ({seeds}; chance {pct(1 / n_labels)})."
+        f"With {cfg.k} demonstrations: gold labels {pct(gold)} ({100 * NOISE_CONFIDENCE:.0f}% Wilson interval "
+        f"over {n} queries: {pct(lo)}–{pct(hi)})"
+        + "".join(f", {o}" for o in others)
+        + f" ({seeds}; chance {pct(1 / n_labels)})."
     )
 
 
 def summarize_label_words(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    """Accuracy per word set, and the unrelated words' difference from the defaults, within or
+    beyond noise for the test queries (left out when a stopped run did not reach them)."""
     default = rows[0]
     parts = [f"{r.setting.split(': ', 1)[1]} {pct(r.accuracy)}" for r in rows]
-    unrelated = rows[-1]
-    seeds = f"mean over {cfg.n} draws" if cfg.n > 1 else "one draw"
-    return (
-        f"Label words {', '.join(parts)}: unrelated words change accuracy by "
-        f"{100 * (unrelated.accuracy - default.accuracy):+.1f} points from the defaults "
-        f"({seeds}; chance {pct(1 / n_labels)})."
-    )
+    unrelated = next((r for r in rows if r.fields.get("kind") == "unrelated"), None)
+    runs = runs_done(rows)
+    seeds = f"mean over {runs} draws" if runs > 1 else "one draw"
+    text = f"Label words {', '.join(parts)}"
+    if unrelated is not None:
+        n = min(default.n, unrelated.n)
+        text += (
+            f": unrelated words change accuracy by {100 * (unrelated.accuracy - default.accuracy):+.1f} points "
+            f"from the defaults, {noise_word(unrelated.accuracy, default.accuracy, n)} for {n} queries"
+        )
+    return text + f" ({seeds}; chance {pct(1 / n_labels)})."
 
 
 def summarize_format(rows: Sequence[Row], cfg: SensitivityConfig, n_labels: int) -> str:
+    """Range of accuracy over the formats, best vs worst within or beyond noise."""
     best = max(rows, key=lambda r: r.accuracy)
     worst = min(rows, key=lambda r: r.accuracy)
-    seeds = f"mean over {cfg.n} draws" if cfg.n > 1 else "one draw"
+    n = min(r.n for r in rows)
+    runs = runs_done(rows)
+    seeds = f"mean over {runs} draws" if runs > 1 else "one draw"
     return (
         f"Accuracy ranges from {pct(worst.accuracy)} ({worst.setting}) to {pct(best.accuracy)} "
-        f"({best.setting}) over {len(rows)} formats ({seeds})."
+        f"({best.setting}) over {len(rows)} formats ({seeds}; best vs worst: "
+        f"{noise_word(best.accuracy, worst.accuracy, n)} for {n} queries)."
     )
 
 
@@ -955,6 +1044,15 @@ def max_evaluations(cfg: SensitivityConfig) -> int:
     return (1 + bool(cfg.fmt.instruction.strip()) + len(cfg.templates)) * cfg.n
 
 
+def count_evaluations(
+    runner: ModelRunner, pool: Sequence[Example], queries: Sequence[Example], cfg: SensitivityConfig
+) -> int:
+    """The distinct evaluations `run_experiment` runs for `cfg` (its plan, after reuse and the k
+    values that fit): the total of a page's "n / N evaluations" count. Planning costs no model call."""
+    spec = lookup(EXPERIMENTS, cfg.experiment, "experiment")
+    return n_distinct(spec.plan(runner, pool, queries, cfg)[1])
+
+
 def run_experiment(
     runner: ModelRunner,
     pool: Sequence[Example],
@@ -962,6 +1060,8 @@ def run_experiment(
     cfg: SensitivityConfig,
     *,
     progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    on_chunk: Callable[[SensitivityResult], None] | None = None,
 ) -> SensitivityResult:
     """Runs one sensitivity experiment (the one named by ``cfg.experiment``).
 
@@ -971,6 +1071,13 @@ def run_experiment(
         queries: test examples (they keep their gold labels in every setting).
         cfg: the experiment and its size.
         progress: called with (fraction, message).
+        should_stop: checked between evaluations (one order, draw, k or setting of one draw over
+            all the queries); when it returns True the result of the evaluations done so far is
+            returned, marked `partial`, never raising. Every row of a partial result rests on whole
+            evaluations (all the queries); experiments that compare settings on the same draw
+            (labels, label_words, format) keep only the draws whose every setting is done.
+        on_chunk: called with the partial result after every evaluation but the last (what a
+            page keeps in case it is interrupted).
 
     Returns:
         The tidy table, a summary sentence and the total model work (tokens, seconds).
@@ -990,23 +1097,41 @@ def run_experiment(
     if progress is not None:
         progress(0.0, "drawing demonstrations")
     specs, jobs, notes = spec.plan(runner, pool, queries, cfg)
+    n_total = n_distinct(jobs)
+
+    def result_of(done: Done, partial: bool) -> SensitivityResult:
+        kept = whole_draws(done, jobs) if partial else done
+        rows = fold_rows(runner, queries, specs, kept)
+        left_out = len(done) - len(kept)
+        stop_notes = (
+            [
+                f"{left_out} evaluations of the unfinished draw left out, so that every setting rests on the same draws."
+            ]
+            if left_out
+            else []
+        )
+        tokens1, _ = runner.work.snapshot()
+        return SensitivityResult(
+            experiment=cfg.experiment,
+            config=cfg,
+            rows=tuple(rows),
+            summary=spec.summarize(rows, cfg, len(cfg.labels)),
+            labels=cfg.labels,
+            n_test=len(queries),
+            seconds=time.perf_counter() - t0,
+            tokens_processed=tokens1 - tokens0,
+            n_evaluations=sum(fresh for _, _, fresh in done),
+            notes=tuple(notes + stop_notes),
+            partial=partial,
+            n_total=n_total,
+        )
+
+    chunk = None if on_chunk is None else (lambda done: on_chunk(result_of(done, True)))
     try:
-        rows, n_run = run_jobs(runner, queries, specs, jobs, progress)
+        done, stopped = run_jobs(runner, queries, specs, jobs, progress, should_stop, chunk)
     except PromptError as exc:
         raise PromptError(f"{spec.title}: {exc}") from exc
-    tokens1, _ = runner.work.snapshot()
-    return SensitivityResult(
-        experiment=cfg.experiment,
-        config=cfg,
-        rows=tuple(rows),
-        summary=spec.summarize(rows, cfg, len(cfg.labels)),
-        labels=cfg.labels,
-        n_test=len(queries),
-        seconds=time.perf_counter() - t0,
-        tokens_processed=tokens1 - tokens0,
-        n_evaluations=n_run,
-        notes=tuple(notes),
-    )
+    return result_of(done, stopped)
 
 
 EXPERIMENTS: dict[str, ExperimentSpec] = {

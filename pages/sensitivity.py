@@ -10,6 +10,7 @@ from components import prompt_editor as pe
 from components import state
 from components.i18n import t, t_error
 from components.layout import page_setup
+from components.run_control import Clock, RunControl, eta_text
 from components.sensitivity_views import (
     experiment_descriptions,
     experiment_titles,
@@ -26,11 +27,19 @@ from engine.sensitivity import (
     EXPERIMENTS,
     SensitivityConfig,
     SensitivityResult,
+    count_evaluations,
     max_evaluations,
     run_experiment,
 )
 
 TEMPLATE_SPLIT = "---"
+# The size input's default per experiment. Settings compared on the same draw (labels, label words,
+# format) average 2 draws, not 1: on SmolLM2-135M (SST-2, k = 4, 100 queries, seed 0) one draw's
+# gold-vs-other-labels difference swings from -22 to +21 points between draws (std over draws
+# 7-11 points), so one draw shows "effects" that the next draw reverses; 2 draws of 4 settings
+# stay around 8 evaluations (about 1-2 min on a 2-core CPU at 50 queries). The summaries say when
+# a difference is within the noise of the test queries.
+DEFAULT_N = {"order": 10, "selection": 10, "kcurve": 3, "labels": 2, "label_words": 2, "format": 2}
 
 
 def _n_labels() -> dict[str, str]:
@@ -45,18 +54,76 @@ def _n_labels() -> dict[str, str]:
     }
 
 
+RESULTS = "sens_result"  # the session's last full result (`state.remember`)
+STOP = RunControl("sens")  # the Stop button, its flag and the partial result of a stopped run
+
+
 def _run(
     key: tuple[Any, ...],
     runner: HFRunner,
     cfg: SensitivityConfig,
     pool: Any,
     queries: Any,
-    progress: Any,
 ) -> SensitivityResult:
-    """The experiment, kept per session (see `state.remembered`: it updates a progress bar)."""
-    return state.remembered(
-        "sens_result", key, lambda: run_experiment(runner, pool, queries, cfg, progress=progress)
-    )
+    """The experiment with a progress bar (evaluations done, time left) and a Stop button.
+
+    Kept per session, not in `st.cache_data` (see `state.remembered`: it updates a progress bar).
+    The partial result is kept after every evaluation: a click on Stop interrupts this script,
+    and the rerun shows what was kept (see `components.run_control`).
+    """
+    bar = st.progress(0.0, text=t("Starting..."))
+    stop_slot = STOP.stop_button(help=t("Ends the run after the current evaluation and keeps what is done."))
+    clock = Clock()
+    unit = t("evaluations")
+    total = count_evaluations(runner, pool, queries, cfg)
+    count = [eta_text(0, total, 0.0, unit)]
+
+    def progress(frac: float, msg: str) -> None:
+        bar.progress(min(max(frac, 0.0), 1.0), text=f"{count[0]} · {msg}")
+
+    def on_chunk(partial: SensitivityResult) -> None:
+        STOP.keep_partial(key, partial)
+        count[0] = eta_text(partial.n_evaluations, partial.n_total, clock.elapsed(), unit)
+
+    try:
+        result = run_experiment(
+            runner, pool, queries, cfg, progress=progress, should_stop=STOP.should_stop, on_chunk=on_chunk
+        )
+    except USER_ERRORS:
+        bar.empty()
+        stop_slot.empty()
+        raise
+    bar.empty()
+    stop_slot.empty()
+    if result.partial:
+        STOP.keep_partial(key, result)
+        STOP.request_stop()  # later reruns show it until Run is pressed
+    else:
+        state.remember(RESULTS, key, result)
+        STOP.clear()
+    return result
+
+
+def _result(
+    key: tuple[Any, ...],
+    runner: HFRunner,
+    cfg: SensitivityConfig,
+    pool: Any,
+    queries: Any,
+) -> SensitivityResult:
+    """The remembered result for `key`; after Stop the partial one (never a new run); else a run."""
+    found, value = state.recall(RESULTS, key)
+    if found:
+        return value  # type: ignore[no-any-return]
+    if STOP.stopped():
+        partial = STOP.partial_for(key)
+        if partial is None:
+            st.warning(
+                t("Stopped before the first evaluation was done: press **Run the experiment** to run again.")
+            )
+            st.stop()
+        return partial  # type: ignore[no-any-return]
+    return _run(key, runner, cfg, pool, queries)
 
 
 def _word_sets(text: str) -> tuple[tuple[str, ...], ...]:
@@ -139,7 +206,7 @@ with d2:
             _n_labels()[experiment],
             min_value=1,
             max_value=200,
-            value=10 if experiment in ("order", "selection") else (3 if experiment == "kcurve" else 1),
+            value=DEFAULT_N[experiment],
             step=1,
             key=f"sens_n_{experiment}",
         )
@@ -207,6 +274,7 @@ run = st.button(t("Run the experiment"), type="primary", key="sens_run", disable
 autorun = bool(st.session_state.pop(SENSITIVITY_AUTORUN, False))
 if (run or autorun) and cfg is not None:
     st.session_state["sens_last_request"] = (cfg, n_test)
+    STOP.clear()
 
 request = st.session_state.get("sens_last_request")
 if request is None:
@@ -224,26 +292,25 @@ try:
 except USER_ERRORS as exc:
     st.error(t_error(str(exc)))
     st.stop()
-bar = st.progress(0.0, text=t("Starting..."))
-
-
-def _progress(frac: float, msg: str) -> None:
-    bar.progress(min(max(frac, 0.0), 1.0), text=msg)
-
-
 data_key = ds.fingerprint  # by content, never by the upload's name
 try:
-    result = _run(
+    result = _result(
         (state.model_key(runner), data_key, seed, n_test_req, repr(cfg_req)),
         runner,
         cfg_req,
         split.pool,
         split.test,
-        _progress,
     )
 except USER_ERRORS as exc:
-    bar.empty()
     st.error(t_error(str(exc)))
     st.stop()
-bar.empty()
+if result.partial:
+    st.warning(
+        t(
+            "Stopped after {done} of {total} evaluations: partial result. The summary, chart and table rest "
+            "on the evaluations done; press **Run the experiment** to run them all.",
+            done=result.n_evaluations,
+            total=result.n_total,
+        )
+    )
 render_result(result)

@@ -106,8 +106,8 @@ def test_format_uses_the_prompt_lab_prompt(at: AppTest) -> None:
         "Text: {text}\nAnswer: {label}\n---\nQ: {text}\nA: {label}"
     ).run()
     assert not at.error, _errors(at)
-    # base (with and without instruction) + two templates, one draw each
-    assert any("Up to 4 evaluations" in str(c.value) for c in at.caption)
+    # base (with and without instruction) + two templates, two draws each (the default)
+    assert any("Up to 8 evaluations" in str(c.value) for c in at.caption)
     at.text_area(key="sens_templates").set_value("Text: {text}\nAnswer: {label}").run()
     at.number_input(key="sens_n_test").set_value(2).run()
     at.number_input(key="sens_k").set_value(1).run()
