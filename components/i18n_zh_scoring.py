@@ -114,6 +114,21 @@ ZH_SCORING: dict[str, str] = {
     "Dequantising the GGUF weights (first load only)...": "正在反量化 GGUF 权重(仅首次加载)……",
     "Saving the weights for the next loads (first load only)...": "正在保存权重供以后加载(仅首次加载)……",
     "Loading weights...": "正在加载权重……",
+    # the Home page's live example (components/tour.py, issue 22)
+    "Scoring {n} test queries zero-shot and 4-shot...": "正在对 {n} 条测试查询做零样本和 4 样本打分……",
+    "One test query scored with no demonstrations and with four: the probability of each label word, "
+    "normalised over the labels. Open the Prompt Lab to change anything.": "一条测试查询分别在不加示例和加四个示例时打分:"
+    "每个标签词的概率(在各标签间归一化)。打开提示词实验室即可修改任何内容。",
+    "This query was picked as the first of the {n} where the demonstrations turn a wrong answer right.": "这条查询是"
+    "从 {n} 条中挑出的第一条:示例把错误答案变成了正确答案。",
+    "On none of the {n} queries do the demonstrations turn a wrong answer right.": "在这 {n} 条查询中,示例没有把任何错误答案变成正确答案。",
+    "Over the first {n} test queries: zero-shot {a} right (95 % interval {a_lo}-{a_hi}), 4-shot {b} (95 % "
+    "interval {b_lo}-{b_hi}); the demonstrations fixed {fixed} answers and broke {broke}.": "在前 {n} 条测试查询上:"
+    "零样本答对 {a}(95% 区间 {a_lo}-{a_hi}),4 样本答对 {b}(95% 区间 {b_lo}-{b_hi});示例纠正了 {fixed} 个答案,弄错了 {broke} 个。",
+    "The difference is beyond noise (exact McNemar test, p = {p}).": "差异超出噪声范围(McNemar 精确检验,p = {p})。",
+    "The difference is within noise at this model's scale on {n} queries (exact McNemar test, p = {p}): this "
+    "sample does not show that the demonstrations help.": "在这个模型规模下、{n} 条查询上,差异在噪声范围内"
+    "(McNemar 精确检验,p = {p}):这个样本不能说明示例有帮助。",
 }
 
 # (regex, Chinese template) for the messages of engine/evaluation.py and the test split that the

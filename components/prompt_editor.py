@@ -55,31 +55,37 @@ def _separator_names() -> dict[str, str]:
     }
 
 
-def draw_demos(
+def draw_demo_indices(
     pool: tuple[Example, ...], k: int, seed: int, *, balanced: bool, labels: tuple[str, ...]
-) -> list[dict[str, str]]:
-    """k pool examples drawn with a seed; `balanced` takes them round-robin over the labels."""
+) -> list[int]:
+    """Pool indices of k examples drawn with a seed; `balanced` takes them round-robin over the labels."""
     rng = np.random.default_rng(seed)
     if k <= 0 or not pool:
         return []
     if not balanced:
-        idx = rng.choice(len(pool), size=min(k, len(pool)), replace=False)
-        return [{"text": pool[i].text, "label": pool[i].label} for i in idx]
+        return [int(i) for i in rng.choice(len(pool), size=min(k, len(pool)), replace=False)]
     by_label = {lab: [i for i, e in enumerate(pool) if e.label == lab] for lab in labels}
     for lab in by_label:
         rng.shuffle(by_label[lab])
-    out: list[dict[str, str]] = []
+    out: list[int] = []
     cursor = dict.fromkeys(labels, 0)
     while len(out) < k and any(cursor[lab] < len(by_label[lab]) for lab in labels):
         for lab in labels:
             if len(out) >= k:
                 break
             if cursor[lab] < len(by_label[lab]):
-                e = pool[by_label[lab][cursor[lab]]]
-                out.append({"text": e.text, "label": e.label})
+                out.append(by_label[lab][cursor[lab]])
                 cursor[lab] += 1
     order = rng.permutation(len(out))
     return [out[i] for i in order]
+
+
+def draw_demos(
+    pool: tuple[Example, ...], k: int, seed: int, *, balanced: bool, labels: tuple[str, ...]
+) -> list[dict[str, str]]:
+    """k pool examples drawn with a seed (`draw_demo_indices`), as editor rows."""
+    idx = draw_demo_indices(pool, k, seed, balanced=balanced, labels=labels)
+    return [{"text": pool[i].text, "label": pool[i].label} for i in idx]
 
 
 def ensure_defaults(ds: Dataset, split: Split, seed: int) -> None:

@@ -10,10 +10,12 @@ import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
+from components.i18n import t
 from engine.datasets import Dataset, Split
-from engine.prompts import Demo, PromptFormat
+from engine.evaluation import EvalConfig, label_words_from
+from engine.prompts import PromptFormat
 from engine.runner import HFRunner
-from engine.scoring import score_prompt
+from engine.zero_few import N_QUERIES, ZeroFewResult, compare_zero_few
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,38 +65,99 @@ TOUR_STEPS: tuple[TourStep, ...] = (
 )
 
 
+HOME_QUERY = "home_example_query"  # the Home example's query: the tour's first steps use it
+
+
 def _query(split: Split) -> str:
+    picked = st.session_state.get(HOME_QUERY)
+    if isinstance(picked, str) and any(e.text == picked for e in split.test[:N_QUERIES]):
+        return picked
     return split.test[0].text if split.test else ""
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _live_rows(
+def _live(
     model_key: str, dataset_fingerprint: str, seed: int, _runner: HFRunner, _ds: Dataset, _split: Split
-) -> list[dict[str, Any]]:
-    fmt = PromptFormat(_ds.template, _ds.instruction)
+) -> ZeroFewResult:
+    # keyed by content: every pasted upload is "pasted.csv", so a name would hand one user's
+    # rows to another (the split is a function of the data set's fingerprint and the seed)
     words = _ds.label_word_map()
-    demos = [
-        Demo(d["text"], d["label"])
-        for d in pe.draw_demos(_split.pool, 4, seed, balanced=True, labels=_ds.label_names)
-    ]
-    query = _query(_split)
+    cfg = EvalConfig(
+        fmt=PromptFormat(_ds.template, _ds.instruction),
+        label_words=label_words_from(_ds.label_names, words),
+        seed=seed,
+    )
+    idx = pe.draw_demo_indices(_split.pool, 4, seed, balanced=True, labels=_ds.label_names)
+    # no progress bar in here: a cached function that touches an outside element cannot be
+    # replayed (see state.remembered); the page shows a spinner, and sessions share the result
+    return compare_zero_few(_runner, _split.pool, _split.test[:N_QUERIES], cfg, idx)
+
+
+def live_example(runner: HFRunner, ds: Dataset, split: Split, seed: int) -> ZeroFewResult:
+    """Zero-shot vs 4-shot on the first test queries (cached); remembers the example query."""
+    result = _live(state.model_key(runner), ds.fingerprint, seed, runner, ds, split)
+    st.session_state[HOME_QUERY] = result.zero.queries[result.example].text if result.zero.queries else ""
+    return result
+
+
+def live_rows(result: ZeroFewResult) -> list[dict[str, Any]]:
+    """The example query's row per prompt: prediction and label probabilities (English keys)."""
     rows: list[dict[str, Any]] = []
-    for name, shots in (("zero-shot", []), ("4-shot", demos)):
-        res = score_prompt(_runner, fmt, shots, query, words)
-        row: dict[str, Any] = {"prompt": name, "prediction": res.pred}
-        row.update({f"P({lab})": round(p, 3) for lab, p in res.probs.items()})
+    for name, res in (("zero-shot", result.zero), ("4-shot", result.few)):
+        q = res.queries[result.example]
+        row: dict[str, Any] = {"prompt": name, "prediction": q.pred}
+        row.update({f"P({lab})": round(float(p), 3) for lab, p in zip(res.labels, q.probs, strict=True)})
+        row["gold"] = q.gold
         rows.append(row)
-    gold = _split.test[0].label if _split.test else "?"
-    for r in rows:
-        r["gold"] = gold
     return rows
 
 
-def live_example(runner: HFRunner, ds: Dataset, split: Split, seed: int) -> list[dict[str, Any]]:
-    """Zero-shot vs 4-shot label probabilities of the first test query (cached)."""
-    # keyed by content: every pasted upload is "pasted.csv", so a name would hand one user's
-    # rows to another (the split is a function of the data set's fingerprint and the seed)
-    return _live_rows(state.model_key(runner), ds.fingerprint, seed, runner, ds, split)
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f} %"
+
+
+def render_zero_few(result: ZeroFewResult) -> None:
+    """What the table shows and how typical it is: both accuracies over the queries with their
+    95 % intervals, and whether the difference is beyond noise (exact McNemar test)."""
+    c = result.comparison
+    st.caption(
+        t(
+            "One test query scored with no demonstrations and with four: the probability of each label "
+            "word, normalised over the labels. Open the Prompt Lab to change anything."
+        )
+        + " "
+        + (
+            t(
+                "This query was picked as the first of the {n} where the demonstrations turn a wrong answer right.",
+                n=c.n,
+            )
+            if result.example_flips
+            else t("On none of the {n} queries do the demonstrations turn a wrong answer right.", n=c.n)
+        )
+    )
+    text = t(
+        "Over the first {n} test queries: zero-shot {a} right (95 % interval {a_lo}-{a_hi}), 4-shot {b} "
+        "(95 % interval {b_lo}-{b_hi}); the demonstrations fixed {fixed} answers and broke {broke}.",
+        n=c.n,
+        a=_pct(c.accuracy_a),
+        a_lo=_pct(c.ci_a[0]),
+        a_hi=_pct(c.ci_a[1]),
+        b=_pct(c.accuracy_b),
+        b_lo=_pct(c.ci_b[0]),
+        b_hi=_pct(c.ci_b[1]),
+        fixed=c.only_b,
+        broke=c.only_a,
+    )
+    if c.significant:
+        verdict = t("The difference is beyond noise (exact McNemar test, p = {p}).", p=f"{c.p_value:.3f}")
+    else:
+        verdict = t(
+            "The difference is within noise at this model's scale on {n} queries (exact McNemar test, p = "
+            "{p}): this sample does not show that the demonstrations help.",
+            n=c.n,
+            p=f"{c.p_value:.3f}",
+        )
+    st.markdown(f"{text} {verdict}")
 
 
 # Sensitivity widgets set by the order step: small sizes so the result is drawn in seconds on a

@@ -9,7 +9,9 @@ from components import prompt_editor as pe
 from components import state
 from components.i18n import t, t_error
 from components.layout import page_setup
-from components.tour import TOUR_STEPS, live_example, start_step, step_page
+from components.tour import TOUR_STEPS, live_example, live_rows, render_zero_few, start_step, step_page
+from engine.errors import USER_ERRORS
+from engine.zero_few import N_QUERIES
 
 page_setup(t("ICL Explorer"), "pages/home.py")
 
@@ -35,23 +37,18 @@ st.subheader(t("A live example"))
 runner = state.get_runner()
 if runner is not None:
     try:
-        with st.spinner(t("Asking the model, zero-shot and 4-shot...")):
-            rows = live_example(runner, ds, split, seed)
-        # the cached rows are English; labels (and P(label) columns) are data and stay as they are
+        with st.spinner(t("Scoring {n} test queries zero-shot and 4-shot...", n=N_QUERIES)):
+            live = live_example(runner, ds, split, seed)
+        # the rows are English; labels (and P(label) columns) are data and stay as they are
         shown = {"zero-shot": t("zero-shot"), "4-shot": t("4-shot")}
-        table = pd.DataFrame(rows)
+        table = pd.DataFrame(live_rows(live))
         table["prompt"] = [shown.get(p, p) for p in table["prompt"]]
         table = table.rename(
             columns={"prompt": t("prompt"), "prediction": t("prediction"), "gold": t("gold")}
         )
         st.dataframe(table, hide_index=True, width="stretch")
-        st.caption(
-            t(
-                "The same query, scored with no demonstrations and with four: the probability of each "
-                "label word, normalised over the labels. Open the Prompt Lab to change anything."
-            )
-        )
-    except Exception as exc:  # pragma: no cover - shown, never raised
+        render_zero_few(live)
+    except USER_ERRORS as exc:
         st.warning(t("The live example could not run: {error}", error=t_error(str(exc))))
 
 st.subheader(t("Guided tour"))
