@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # user-facing errors: one line, no traceback
-        from engine.errors import USER_ERRORS
+        from engine.core.errors import USER_ERRORS
 
         if isinstance(exc, USER_ERRORS):
             print(f"error: {exc}", file=sys.stderr)

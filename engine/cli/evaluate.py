@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from engine import retrieval
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
+from engine.retrieval import retrievers as retrieval
 
 HELP = "evaluate in-context classification (direct / ppl / channel scoring, calibration) on a test set"
 
@@ -34,8 +34,8 @@ def _unescape(text: str | None) -> str | None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.models import DEFAULT_MODEL
-    from engine.scoring import CALIBRATIONS, SCORERS
+    from engine.model.registry import DEFAULT_MODEL
+    from engine.scoring.scorers import CALIBRATIONS, SCORERS
 
     parser.add_argument(
         "--model", default=DEFAULT_MODEL, help="registered model, local dir, .gguf or cached HF id"
@@ -83,7 +83,7 @@ def parse_label_words(
     spec: str | None, names: tuple[str, ...], default: tuple[str, ...]
 ) -> tuple[tuple[str, str], ...]:
     """--label-words: 'w1,w2' in label order or 'name=word,...' (names not given keep their default)."""
-    from engine.evaluation import label_words_from
+    from engine.evaluation.run import label_words_from
 
     if spec is None or not spec.strip():
         return tuple(zip(names, default, strict=True))
@@ -136,11 +136,11 @@ class Bar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.datasets import load_dataset, parse_user_data, split_dataset
-    from engine.evaluation import EvalConfig, evaluate
-    from engine.models import load_runner
-    from engine.prompts import DEFAULT_SEPARATOR, PromptFormat
-    from engine.scoring import ScoringConfig
+    from engine.data.datasets import load_dataset, parse_user_data, split_dataset
+    from engine.evaluation.run import EvalConfig, evaluate
+    from engine.model.registry import load_runner
+    from engine.prompting.prompts import DEFAULT_SEPARATOR, PromptFormat
+    from engine.scoring.scorers import ScoringConfig
 
     if args.n_test < 0:
         raise ConfigError(f"--n-test must be 0 or more, got {args.n_test}.")

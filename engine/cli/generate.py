@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from engine.generation import STRATEGIES, DecodeConfig, GenerationStream, HFStepModel
+from engine.generation.decoders import STRATEGIES, DecodeConfig, GenerationStream, HFStepModel
 
 HELP = "generate text from a prompt with a decoding strategy (greedy, beam, sample, contrastive)"
 
@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.models import load_runner
+    from engine.model.registry import load_runner
 
     cfg = DecodeConfig(
         strategy=args.strategy,

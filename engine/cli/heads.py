@@ -19,7 +19,7 @@ import json
 import sys
 from typing import Any
 
-from engine.heads import HEAD_SCORE_NAMES, ProbeConfig, head_label, score_heads
+from engine.interp.heads import HEAD_SCORE_NAMES, ProbeConfig, head_label, score_heads
 
 HELP = "score every attention head (induction, prefix matching, previous/duplicate token, copying)"
 
@@ -60,12 +60,12 @@ def _progress(frac: float, msg: str) -> None:
 
 
 def _ablation(args: argparse.Namespace, runner: Any, scores: Any) -> dict[str, Any]:
-    from engine.ablation import AblationConfig, ablation_experiment, top_vs_random
-    from engine.datasets import load_dataset, split_dataset
-    from engine.errors import lookup
-    from engine.evaluation import EvalConfig, label_words_from
-    from engine.prompts import PromptFormat
-    from engine.scoring import ScoringConfig
+    from engine.core.errors import lookup
+    from engine.data.datasets import load_dataset, split_dataset
+    from engine.evaluation.run import EvalConfig, label_words_from
+    from engine.interp.ablation import AblationConfig, ablation_experiment, top_vs_random
+    from engine.prompting.prompts import PromptFormat
+    from engine.scoring.scorers import ScoringConfig
 
     ranking = lookup(scores.scores, args.by, "head score")
     top, control = top_vs_random(ranking, args.ablate_top, score_name=args.by, seed=args.seed)
@@ -104,7 +104,7 @@ def _ablation(args: argparse.Namespace, runner: Any, scores: Any) -> dict[str, A
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.models import load_runner
+    from engine.model.registry import load_runner
 
     if args.threads is not None:
         import torch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.models import MODELS
+from engine.model.registry import MODELS
 
 HELP = "list the registered models"
 

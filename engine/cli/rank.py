@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from engine.ranking import SCORE_KINDS, Candidate, RankConfig, rank_responses
+from engine.experiments.ranking import SCORE_KINDS, Candidate, RankConfig, rank_responses
 
 HELP = "rank candidate responses to an instruction by log P(response | instruction), with a contrastive loss"
 
@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.models import load_runner
+    from engine.model.registry import load_runner
 
     print(f"loading {args.model}...", file=sys.stderr)
     runner = load_runner(args.model, device=args.device)

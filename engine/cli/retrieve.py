@@ -17,13 +17,13 @@ import json
 import sys
 from pathlib import Path
 
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 
 HELP = "choose and order demonstrations for one query (JSON on the last line)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.retrieval import OPTIONS, ORDERINGS, RETRIEVERS
+    from engine.retrieval.retrievers import OPTIONS, ORDERINGS, RETRIEVERS
 
     parser.add_argument("--pool", required=True, help="JSONL (or CSV) file with text and label per line")
     parser.add_argument("--query", required=True, help="the input to find demonstrations for")
@@ -68,9 +68,15 @@ def _parse_fixed(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.datasets import DataError, parse_user_data
-    from engine.prompts import PromptFormat
-    from engine.retrieval import NEEDS_MODEL, build_context, get_ordering, get_retriever, select_demos
+    from engine.data.datasets import DataError, parse_user_data
+    from engine.prompting.prompts import PromptFormat
+    from engine.retrieval.retrievers import (
+        NEEDS_MODEL,
+        build_context,
+        get_ordering,
+        get_retriever,
+        select_demos,
+    )
 
     get_retriever(args.retrieval)
     get_ordering(args.ordering)
@@ -95,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     runner = None
     if {args.retrieval, args.ordering} & NEEDS_MODEL:
-        from engine.models import load_runner
+        from engine.model.registry import load_runner
 
         print(f"loading {args.model}...", file=sys.stderr, flush=True)
         runner = load_runner(args.model, device=args.device)

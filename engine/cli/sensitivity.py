@@ -6,7 +6,7 @@
 The last stdout line is ``{"experiment", "rows": [{"setting", "accuracy", "macro_f1", "n",
 "seconds", "tokens", ...}], "summary", "n_test", "seconds", "tokens_processed", ...}`` with one
 row per order (``order``), draw (``selection``), scorer and k (``kcurve``), label condition
-(``labels``), word set (``label_words``) or format (``format``); see `engine.sensitivity`.
+(``labels``), word set (``label_words``) or format (``format``); see `engine.experiments.sensitivity`.
 
 ``--dataset`` is a registered benchmark or a CSV / JSONL file with ``text`` and ``label``
 columns. The test set is the first ``--n-test`` examples of a seeded shuffle
@@ -22,17 +22,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from engine.datasets import Dataset
+    from engine.data.datasets import Dataset
 
 HELP = "order / selection / k-curve / labels / label-word / format sensitivity (JSON on the last line)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.scoring import CALIBRATIONS, SCORERS
-    from engine.sensitivity import EXPERIMENTS
+    from engine.experiments.sensitivity import EXPERIMENTS
+    from engine.scoring.scorers import CALIBRATIONS, SCORERS
 
     parser.add_argument("--experiment", required=True, help=f"one of: {', '.join(EXPERIMENTS)}")
     parser.add_argument(
@@ -129,7 +129,7 @@ def parse_ints(text: str, what: str) -> tuple[int, ...]:
 
 
 def load_data(name: str) -> Dataset:
-    from engine.datasets import DATASETS, DataError, load_dataset, parse_user_data
+    from engine.data.datasets import DATASETS, DataError, load_dataset, parse_user_data
 
     if name in DATASETS:
         return load_dataset(name)
@@ -143,11 +143,11 @@ def load_data(name: str) -> Dataset:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.datasets import split_dataset
-    from engine.errors import lookup
-    from engine.prompts import PromptFormat
-    from engine.scoring import ScoringConfig
-    from engine.sensitivity import EXPERIMENTS, SensitivityConfig, run_experiment
+    from engine.core.errors import lookup
+    from engine.data.datasets import split_dataset
+    from engine.experiments.sensitivity import EXPERIMENTS, SensitivityConfig, run_experiment
+    from engine.prompting.prompts import PromptFormat
+    from engine.scoring.scorers import ScoringConfig
 
     lookup(EXPERIMENTS, args.experiment, "experiment")
     scorers = tuple(s.strip() for s in args.scoring.split(",") if s.strip())
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     )
     split = split_dataset(ds, n_test=args.n_test, seed=args.split_seed)
 
-    from engine.models import load_runner
+    from engine.model.registry import load_runner
 
     print(f"loading {args.model}...", file=sys.stderr, flush=True)
     runner = load_runner(args.model, device=args.device)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.experiment import from_link_param, loads, to_link_param
+from engine.experiments.share import from_link_param, loads, to_link_param
 from tests.app.conftest import APP_PATH, TIMEOUT, new_app
 
 

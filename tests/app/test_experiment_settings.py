@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.experiment import APP_VERSION, Experiment, from_link_param, to_link_param
+from engine.experiments.share import APP_VERSION, Experiment, from_link_param, to_link_param
 from tests.app.conftest import APP_PATH, TIMEOUT, new_app
 
 
@@ -133,7 +133,7 @@ def test_save_and_load_keep_lists_booleans_ranges_and_long_text() -> None:
 
 
 def test_a_saved_generation_instruction_survives_the_task_defaults() -> None:
-    from engine.gen_tasks import gen_task_names
+    from engine.data.gen_tasks import gen_task_names
 
     task = gen_task_names()[-1]
     at, messages = _open_link(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from engine.datasets import load_dataset
-from engine.gen_tasks import load_gen_task, parse_gen_upload
-from engine.generation import GenerationResult
+from engine.data.datasets import load_dataset
+from engine.data.gen_tasks import load_gen_task, parse_gen_upload
+from engine.generation.decoders import GenerationResult
 from tests.app.conftest import new_app
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import engine.gen_metrics as gen_metrics
-import engine.generation as generation
+import engine.generation.decoders as generation
+import engine.generation.metrics as gen_metrics
 from components import generation_views as gv
 from tests.app.conftest import new_app
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import cost
+from engine.model import cost
 from tests.app.conftest import new_app
 
 LONG_QUERY = "a gentle, funny and moving portrait of a family, " * 100  # 5,000 characters

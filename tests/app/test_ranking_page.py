@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.ranking import RankingResult, contrastive_loss
+from engine.experiments.ranking import RankingResult, contrastive_loss
 from tests.app.conftest import new_app
 
 

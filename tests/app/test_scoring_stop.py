@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import engine.evaluation as evaluation
+import engine.evaluation.run as evaluation
 from tests.app.conftest import new_app
 
 PAGE = "pages/scoring.py"

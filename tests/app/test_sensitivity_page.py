@@ -11,8 +11,14 @@ from streamlit.testing.v1 import AppTest
 
 import components.i18n as i18n
 import components.sensitivity_views as sv
-from engine.prompts import PromptFormat
-from engine.sensitivity import CONDITION_TITLES, EXPERIMENTS, Row, SensitivityConfig, SensitivityResult
+from engine.experiments.sensitivity import (
+    CONDITION_TITLES,
+    EXPERIMENTS,
+    Row,
+    SensitivityConfig,
+    SensitivityResult,
+)
+from engine.prompting.prompts import PromptFormat
 from tests.app.conftest import new_app
 
 PAGE = "pages/sensitivity.py"

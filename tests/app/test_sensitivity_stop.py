@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import engine.sensitivity as sensitivity
+import engine.experiments.sensitivity as sensitivity
 from tests.app.conftest import new_app
 
 PAGE = "pages/sensitivity.py"

@@ -77,17 +77,17 @@ def test_a_bad_upload_keeps_the_good_one_and_says_so() -> None:
 def test_an_upload_is_parsed_once_per_content(monkeypatch: pytest.MonkeyPatch) -> None:
     import components.sidebar
     import components.state
-    import engine.datasets
+    import engine.data.datasets
 
     calls: list[str] = []
-    real = engine.datasets.parse_user_data
+    real = engine.data.datasets.parse_user_data
 
     def counting(data: bytes, filename: str) -> object:
         calls.append(filename)
         return real(data, filename)
 
     # wherever the app reads uploads from, every parse goes through the counter
-    for module in (engine.datasets, components.state, components.sidebar):
+    for module in (engine.data.datasets, components.state, components.sidebar):
         if hasattr(module, "parse_user_data"):
             monkeypatch.setattr(module, "parse_user_data", counting)
     tag = uuid.uuid4().hex[:8]

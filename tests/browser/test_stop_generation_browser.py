@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from engine.gen_tasks import load_gen_task, split_gen_task
+from engine.data.gen_tasks import load_gen_task, split_gen_task
 from tests.browser.conftest import no_exception, set_number, shot, wait_for, wait_idle
 from tests.browser.test_pages_browser import _open
 

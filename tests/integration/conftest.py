@@ -13,6 +13,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def runner():  # type: ignore[no-untyped-def]
     """SmolLM2-135M-Instruct (the default model) on CPU in fp32."""
-    from engine.models import load_runner
+    from engine.model.registry import load_runner
 
     return load_runner("smollm2-135m", device="cpu")

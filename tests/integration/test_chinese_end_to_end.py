@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from components.heatmaps import pattern_heatmap
-from engine.datasets import parse_user_data
-from engine.prompts import Demo, PromptFormat
-from engine.runner import HFRunner
-from engine.scoring import score_prompt
+from engine.data.datasets import parse_user_data
+from engine.model.hf_runner import HFRunner
+from engine.prompting.prompts import Demo, PromptFormat
+from engine.scoring.scorers import score_prompt
 
 CSV = "text,label\n这部电影非常精彩,正面\n剧情拖沓又无聊,负面\n演员的表演很动人,正面\n浪费时间的烂片,负面\n".encode()
 

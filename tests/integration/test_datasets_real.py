@@ -1,4 +1,4 @@
-"""Integration tests of engine.datasets against the StaICC cache files installed in the venv."""
+"""Integration tests of engine.data.datasets against the StaICC cache files installed in the venv."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import datasets as D
+from engine.data import datasets as D
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import torch
 
-from engine.generation import DecodeConfig, HFStepModel, generate
-from engine.ranking import Candidate, RankConfig, rank_responses
+from engine.experiments.ranking import Candidate, RankConfig, rank_responses
+from engine.generation.decoders import DecodeConfig, HFStepModel, generate
 
 PROMPTS = [
     "The capital of France is",

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.ablation import ablate_heads, top_vs_random
-from engine.heads import HeadScores, ProbeConfig, collect_probes, score_heads
-from engine.runner import HFRunner
+from engine.interp.ablation import ablate_heads, top_vs_random
+from engine.interp.heads import HeadScores, ProbeConfig, collect_probes, score_heads
+from engine.model.hf_runner import HFRunner
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The default model starts on the lean path, and its scores equal a plain `transformers` computation.
 
-`load_runner` runs SmolLM2 through `engine.lean_llama` until a feature needs the full
+`load_runner` runs SmolLM2 through `engine.model.lean_llama` until a feature needs the full
 transformers model (see `HFRunner.model`). This loads a fresh runner (not the shared fixture,
 which other tests switch to the full model), scores real prompts on the lean path, and checks
 them against `AutoModelForCausalLM` loaded here from the same weights, one full forward per text.
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.runner import HFRunner, ScoreRequest, SpanRequest
+from engine.model.hf_runner import HFRunner, ScoreRequest, SpanRequest
 
 PROMPT = (
     "Classify the sentiment of each review.\n\nReview: a gorgeous, witty, seductive movie.\n"
@@ -24,7 +24,7 @@ PROMPT = (
 def test_lean_start_scores_equal_transformers() -> None:
     from transformers import AutoModelForCausalLM
 
-    from engine.models import load_runner, resolve, weight_cache_path
+    from engine.model.registry import load_runner, resolve, weight_cache_path
 
     runner = load_runner("smollm2-135m", device="cpu")
     assert not runner.model_loaded, "the default model should start on the lean path"

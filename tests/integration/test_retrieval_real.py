@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.datasets import Example, load_dataset
-from engine.demo_index import DemoIndex, MiniLMEncoder, encoder_path
-from engine.prompts import PromptFormat
-from engine.retrieval import ORDERINGS, RETRIEVERS, build_context, select_demos
+from engine.data.datasets import Example, load_dataset
+from engine.prompting.prompts import PromptFormat
+from engine.retrieval.demo_index import DemoIndex, MiniLMEncoder, encoder_path
+from engine.retrieval.retrievers import ORDERINGS, RETRIEVERS, build_context, select_demos
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +98,7 @@ def test_model_based_strategies_run_on_the_real_model(
     assert set(a) <= set(index.nearest(query, 8)[0])  # mdl picks among the nearest candidates
     assert a == select_demos(query, 3, ctx, retrieval="mdl", ordering="global_e", seed=1)  # seeded
 
-    from engine.orderings import rank_permutations
+    from engine.retrieval.orderings import rank_permutations
 
     ranking = rank_permutations(a, ctx, np.random.default_rng(0), metric="local_e")
     assert len(ranking.candidates) == 2 and 1 <= len(ranking.probes) <= 2

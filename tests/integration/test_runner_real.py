@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.prompts import Demo, PromptFormat, build_prompt, label_continuation
-from engine.runner import ScoreRequest
+from engine.model.hf_runner import ScoreRequest
+from engine.prompting.prompts import Demo, PromptFormat, build_prompt, label_continuation
 
 FMT = PromptFormat(template="Review: {text}\nSentiment: {label}", instruction="Classify the sentiment.")
 DEMOS = [

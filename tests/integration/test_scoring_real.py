@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.datasets import load_dataset, split_dataset
-from engine.evaluation import DemoMode, EvalConfig, evaluate
-from engine.prompts import Demo, PromptFormat
-from engine.runner import HFRunner
-from engine.scoring import ScoringConfig, score_prompt
+from engine.data.datasets import load_dataset, split_dataset
+from engine.evaluation.run import DemoMode, EvalConfig, evaluate
+from engine.model.hf_runner import HFRunner
+from engine.prompting.prompts import Demo, PromptFormat
+from engine.scoring.scorers import ScoringConfig, score_prompt
 
 FMT = PromptFormat("Review: {text}\nSentiment: {label}", "Classify the sentiment of each review.", "\n\n")
 WORDS = {"negative": "negative", "positive": "positive"}

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from engine.datasets import load_dataset, split_dataset
-from engine.evaluation import EvalConfig, evaluate, label_words_from
-from engine.prompts import PromptFormat
-from engine.sensitivity import SensitivityConfig, relabel, run_experiment
+from engine.data.datasets import load_dataset, split_dataset
+from engine.evaluation.run import EvalConfig, evaluate, label_words_from
+from engine.experiments.sensitivity import SensitivityConfig, relabel, run_experiment
+from engine.prompting.prompts import PromptFormat
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.experiment import Experiment
+from engine.experiments.share import Experiment
 
 
 def make_experiment(**overrides: Any) -> Experiment:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.ablation import (
+from engine.core.errors import ConfigError
+from engine.interp.ablation import (
     ablate_heads,
     head_dim,
     mean_head_outputs,
@@ -18,8 +19,7 @@ from engine.ablation import (
     random_heads,
     top_n_heads,
 )
-from engine.errors import ConfigError
-from engine.runner import HFRunner
+from engine.model.hf_runner import HFRunner
 from tests.unit.test_heads_model import tiny_llama
 
 TEXTS = ["the movie was great fun", "a dull and tedious film", "hello there"]
@@ -118,7 +118,7 @@ def test_hooks_are_removed_and_weights_untouched_even_when_the_block_raises(tiny
 
 
 def test_runner_scores_through_the_hooks_and_the_lock_is_held(tiny: HFRunner) -> None:
-    from engine.runner import ScoreRequest
+    from engine.model.hf_runner import ScoreRequest
 
     req = [ScoreRequest("the movie was", " great")]
     plain = tiny.score(req)[0].logprob
@@ -171,8 +171,8 @@ def test_head_set_helpers() -> None:
 
 
 def test_span_cache_and_head_score_cache_are_bypassed_under_ablation(tiny: HFRunner) -> None:
-    from engine.heads import ProbeConfig, is_ablated, score_heads
-    from engine.runner import SpanRequest
+    from engine.interp.heads import ProbeConfig, is_ablated, score_heads
+    from engine.model.hf_runner import SpanRequest
 
     req = [SpanRequest(tuple(tiny.encode("the movie was great fun")), 3)]
     intact = tiny.score_spans(req)[0].token_logprobs  # now in the runner's span cache
@@ -196,9 +196,9 @@ def test_span_cache_and_head_score_cache_are_bypassed_under_ablation(tiny: HFRun
 
 
 def _toy_task() -> tuple[list[Any], list[Any], Any]:
-    from engine.datasets import Example
-    from engine.evaluation import EvalConfig
-    from engine.prompts import PromptFormat
+    from engine.data.datasets import Example
+    from engine.evaluation.run import EvalConfig
+    from engine.prompting.prompts import PromptFormat
 
     texts = ["a great movie", "a bad movie", "great fun", "bad and dull", "really great", "very bad"]
     pool = [Example(t, "pos" if "great" in t else "neg", i) for i, t in enumerate(texts)]
@@ -213,8 +213,8 @@ def _toy_task() -> tuple[list[Any], list[Any], Any]:
 
 
 def test_ablation_experiment_matches_manual_runs_and_leaves_the_model_intact(tiny: HFRunner) -> None:
-    from engine.ablation import AblationConfig, HeadSet, ablation_experiment
-    from engine.evaluation import evaluate
+    from engine.evaluation.run import evaluate
+    from engine.interp.ablation import AblationConfig, HeadSet, ablation_experiment
 
     pool, queries, cfg = _toy_task()
     layer0 = HeadSet("layer 0", ((0, 0), (0, 1), (0, 2), (0, 3)))
@@ -249,7 +249,7 @@ def test_ablation_experiment_matches_manual_runs_and_leaves_the_model_intact(tin
 
 
 def test_ablation_experiment_mean_mode_and_config_validation(tiny: HFRunner) -> None:
-    from engine.ablation import AblationConfig, HeadSet, ablation_experiment
+    from engine.interp.ablation import AblationConfig, HeadSet, ablation_experiment
 
     pool, queries, cfg = _toy_task()
     res = ablation_experiment(tiny, pool, queries, cfg, AblationConfig((HeadSet("h", ((0, 1),)),), "mean", 2))

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from engine.ablation import AblationConfig, AblationResult, HeadSet, ablation_experiment, paired_drop
-from engine.datasets import Example
-from engine.errors import ConfigError
-from engine.evaluation import EvalConfig, EvalResult, QueryResult, compute_metrics
-from engine.prompts import PromptFormat
-from engine.runner import HFRunner
+from engine.core.errors import ConfigError
+from engine.data.datasets import Example
+from engine.evaluation.run import EvalConfig, EvalResult, QueryResult, compute_metrics
+from engine.interp.ablation import AblationConfig, AblationResult, HeadSet, ablation_experiment, paired_drop
+from engine.model.hf_runner import HFRunner
+from engine.prompting.prompts import PromptFormat
 from tests.unit.test_heads_model import tiny_llama
 
 WORDS = ["great", "bad", "fun", "dull", "good", "awful", "nice", "poor", "fine"]

@@ -1,4 +1,4 @@
-"""engine.background.BackgroundJob: a long job on a thread that a page polls (the model load)."""
+"""engine.core.background.BackgroundJob: a long job on a thread that a page polls (the model load)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from engine.background import BackgroundJob
+from engine.core.background import BackgroundJob
 
 
 def test_result_and_progress_of_a_finished_job() -> None:

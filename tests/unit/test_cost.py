@@ -1,14 +1,15 @@
-"""engine.cost: the operation count of a forward pass, shared prefixes, and what score_prompt asks."""
+"""engine.model.cost: the operation count of a forward pass, shared prefixes, and what score_prompt asks."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine import cost, scoring
-from engine.cost import CostEstimate, estimate_seconds, forward_flops, spans_flops
-from engine.prompts import Demo, PromptFormat
-from engine.runner import ModelInfo, SpanRequest
-from engine.testing import FakeRunner
+from engine.model import cost
+from engine.model.cost import CostEstimate, estimate_seconds, forward_flops, spans_flops
+from engine.model.fake import FakeRunner
+from engine.model.hf_runner import ModelInfo, SpanRequest
+from engine.prompting.prompts import Demo, PromptFormat
+from engine.scoring import scorers as scoring
 
 INFO = ModelInfo(
     "m",

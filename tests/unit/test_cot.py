@@ -1,10 +1,10 @@
-"""Chain-of-thought prompts and answer parsing (engine.cot)."""
+"""Chain-of-thought prompts and answer parsing (engine.prompting.cot)."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.cot import (
+from engine.prompting.cot import (
     DEFAULT_COT_PATTERN,
     DEFAULT_COT_TEMPLATE,
     GenDemo,
@@ -16,7 +16,7 @@ from engine.cot import (
     parse_gen_template,
     render_gen_query,
 )
-from engine.prompts import PromptError
+from engine.prompting.prompts import PromptError
 
 COT = GenFormat(template=DEFAULT_COT_TEMPLATE, instruction="Add the numbers.")
 DEMO = GenDemo("12 + 5", "17", "Ones: 2 + 5 = 7. Tens: 1 + 0 = 1.")

@@ -1,4 +1,4 @@
-"""Unit tests of engine.datasets: safe unpickling, upload parsing, splitting (no bundled data files needed)."""
+"""Unit tests of engine.data.datasets: safe unpickling, upload parsing, splitting (no bundled data files needed)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import datasets as D
-from engine.datasets import DataError, Dataset, Example, parse_user_data, split_dataset
+from engine.data import datasets as D
+from engine.data.datasets import DataError, Dataset, Example, parse_user_data, split_dataset
 
 
 class _Gadget:

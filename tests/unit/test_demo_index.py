@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.demo_index import BM25Index, DemoIndex, pca_map, pool_fingerprint
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
+from engine.retrieval.demo_index import BM25Index, DemoIndex, pca_map, pool_fingerprint
 from tests.unit.test_retrieval import DictEncoder
 
 
@@ -172,7 +172,7 @@ def _flat_top(emb: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
 @pytest.mark.parametrize("n_shards", [1, 2, 3])
 def test_coarse_filter_equals_brute_force(n_shards: int) -> None:
     """The 8-bit pre-scan with its certificate returns exactly the brute-force top k."""
-    from engine.demo_index import CoarseFilter, normalise
+    from engine.retrieval.demo_index import CoarseFilter, normalise
 
     rng = np.random.default_rng(1)
     d = 48
@@ -201,7 +201,7 @@ def test_coarse_filter_equals_brute_force(n_shards: int) -> None:
 
 def test_coarse_filter_without_certificate_falls_back_to_brute_force() -> None:
     """A pool of identical vectors leaves the certificate nothing to prove: the brute force answers."""
-    from engine.demo_index import COARSE_MIN_POOL, CoarseFilter, DemoIndex
+    from engine.retrieval.demo_index import COARSE_MIN_POOL, CoarseFilter, DemoIndex
 
     rng = np.random.default_rng(2)
     n = max(COARSE_MIN_POOL, CoarseFilter.MAX_CANDIDATES * 10)

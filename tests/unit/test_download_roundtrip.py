@@ -1,7 +1,7 @@
 """Every file the app writes for download reads back through its upload reader, for any text.
 
 Property tests over arbitrary Unicode (lone surrogates excluded: they are not text, see
-`engine.text_safety`), including the line separators U+2028 / U+2029 / U+0085 that
+`engine.core.text_safety`), including the line separators U+2028 / U+2029 / U+0085 that
 ``str.splitlines`` treats as line breaks and JSON leaves unescaped.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.datasets import Example, dataset_to_csv, dataset_to_jsonl, normalise_label, parse_user_data
-from engine.gen_tasks import GenItem, gen_items_to_csv, gen_items_to_jsonl, parse_gen_upload
+from engine.data.datasets import Example, dataset_to_csv, dataset_to_jsonl, normalise_label, parse_user_data
+from engine.data.gen_tasks import GenItem, gen_items_to_csv, gen_items_to_jsonl, parse_gen_upload
 
 _TEXT = (
     st.text(

@@ -7,7 +7,7 @@ import pytest
 import components.i18n as i18n
 from components.draw_notice import draw_notice
 from components.prompt_editor import draw_demos
-from engine.datasets import Example
+from engine.data.datasets import Example
 
 LABELS = ("pos", "neg")
 

@@ -8,16 +8,16 @@ import math
 import numpy as np
 import pytest
 
-from engine.datasets import Example
-from engine.errors import ConfigError
-from engine.evaluation import (
+from engine.core.errors import ConfigError
+from engine.data.datasets import Example
+from engine.evaluation.run import (
     EvalConfig,
     compute_metrics,
     derive_seed,
     evaluate,
     label_words_from,
 )
-from engine.scoring import ScoringConfig
+from engine.scoring.scorers import ScoringConfig
 from tests.unit.test_scoring import FMT, make_runner
 
 LABELS = (("negative", "negative"), ("positive", "positive"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import engine.models
+import engine.model.registry
 from engine.cli import main
 from tests.unit.test_scoring import make_runner
 
@@ -25,7 +25,7 @@ TEST = "text,label\ngood film,positive\nbad film,negative\nfilm bad,positive\n"
 
 @pytest.fixture()
 def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    monkeypatch.setattr(engine.models, "load_runner", lambda *a, **k: make_runner())
+    monkeypatch.setattr(engine.model.registry, "load_runner", lambda *a, **k: make_runner())
     pool, test = tmp_path / "pool.jsonl", tmp_path / "test.csv"
     pool.write_text(POOL)
     test.write_text(TEST)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.datasets import Example
-from engine.evaluation import (
+from engine.core.progress import duration_text, eta_seconds, eta_text
+from engine.data.datasets import Example
+from engine.evaluation.run import (
     EvalConfig,
     EvalResult,
     Variant,
@@ -16,8 +17,7 @@ from engine.evaluation import (
     evaluate,
     evaluate_variants,
 )
-from engine.progress import duration_text, eta_seconds, eta_text
-from engine.scoring import ScoringConfig
+from engine.scoring.scorers import ScoringConfig
 from tests.unit.test_evaluation import LABELS, POOL
 from tests.unit.test_scoring import FMT, make_runner
 

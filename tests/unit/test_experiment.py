@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ConfigError
-from engine.experiment import Experiment, dumps, from_link_param, loads, to_link_param
+from engine.core.errors import ConfigError
+from engine.experiments.share import Experiment, dumps, from_link_param, loads, to_link_param
 
 EXP = Experiment(
     model="smollm2-135m",

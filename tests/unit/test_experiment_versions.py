@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from engine.errors import ConfigError
-from engine.experiment import APP_VERSION, SCHEMA_VERSION, dumps, loads, version_note
+from engine.core.errors import ConfigError
+from engine.experiments.share import APP_VERSION, SCHEMA_VERSION, dumps, loads, version_note
 from tests.unit.experiments import make_experiment
 
 EXP = make_experiment()

@@ -6,9 +6,9 @@ import os
 import pickle
 from pathlib import Path
 
-from engine.datasets import parse_user_data
-from engine.fingerprint import content_fingerprint, path_stamp
-from engine.gen_tasks import parse_gen_upload
+from engine.core.fingerprint import content_fingerprint, path_stamp
+from engine.data.datasets import parse_user_data
+from engine.data.gen_tasks import parse_gen_upload
 
 
 def test_same_name_and_row_count_with_other_rows_differ() -> None:
@@ -56,7 +56,7 @@ def test_path_stamp_follows_a_rewrite_of_the_weights(tmp_path: Path) -> None:
 def test_streamlit_upload_limit_is_the_apps_own() -> None:
     import tomllib
 
-    from engine.datasets import MAX_UPLOAD_BYTES
+    from engine.data.datasets import MAX_UPLOAD_BYTES
 
     config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
     # Streamlit counts whole MiB: the smallest limit that lets the parser give its own message

@@ -1,4 +1,4 @@
-"""Generation metrics (engine.gen_metrics) and the built-in generation tasks (engine.gen_tasks)."""
+"""Generation metrics (engine.generation.metrics) and the built-in generation tasks (engine.data.gen_tasks)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from engine.cot import GenFormat
-from engine.datasets import DataError
-from engine.errors import ConfigError
-from engine.gen_metrics import (
+from engine.core.errors import ConfigError
+from engine.data.datasets import DataError
+from engine.data.gen_tasks import (
+    ADDITION_PAIRS,
+    addition_reasoning,
+    gen_task_names,
+    load_gen_task,
+    parse_gen_upload,
+    split_gen_task,
+)
+from engine.generation.decoders import DecodeConfig, FunctionStepModel
+from engine.generation.metrics import (
     GenEvalRow,
     aggregate,
     corpus_bleu,
@@ -24,16 +32,8 @@ from engine.gen_metrics import (
     sentence_bleu,
     token_f1,
 )
-from engine.gen_tasks import (
-    ADDITION_PAIRS,
-    addition_reasoning,
-    gen_task_names,
-    load_gen_task,
-    parse_gen_upload,
-    split_gen_task,
-)
-from engine.generation import DecodeConfig, FunctionStepModel
-from engine.testing import FakeRunner
+from engine.model.fake import FakeRunner
+from engine.prompting.cot import GenFormat
 
 
 # ----------------------------------------------------------------------------- text metrics
@@ -145,7 +145,7 @@ def test_addition_items_and_reasoning_are_correct() -> None:
     assert addition_reasoning(37, 48) == "Ones: 7 + 8 = 15, write 5 and carry 1. Tens: 3 + 4 + 1 = 8."
     assert addition_reasoning(23, 45) == "Ones: 3 + 5 = 8. Tens: 2 + 4 = 6."
     assert addition_reasoning(87, 95) == "Ones: 7 + 5 = 12, write 2 and carry 1. Tens: 8 + 9 + 1 = 18."
-    from engine.cot import parse_answer
+    from engine.prompting.cot import parse_answer
 
     assert task.answer_pattern is not None
     assert parse_answer(" Ones: 1 + 1 = 2. So the answer is 182.", task.answer_pattern).answer == "182"

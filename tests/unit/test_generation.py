@@ -1,4 +1,4 @@
-"""Decoding strategies on a fake model with hand-set logits (engine.generation)."""
+"""Decoding strategies on a fake model with hand-set logits (engine.generation.decoders)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.errors import ConfigError
-from engine.generation import (
+from engine.core.errors import ConfigError
+from engine.generation.decoders import (
     STRATEGIES,
     DecodeConfig,
     FunctionStepModel,
@@ -24,8 +24,8 @@ from engine.generation import (
     generate,
     safe_boundary,
 )
-from engine.prompts import PromptError
-from engine.testing import FakeRunner
+from engine.model.fake import FakeRunner
+from engine.prompting.prompts import PromptError
 
 VOCAB = ["<eos>", " A", " B", " C", " D", " Q"]
 # FakeRunner ids: <bos>=0, <unk>=1, <eos>=2, A=3, B=4, C=5, D=6, Q=7
@@ -354,7 +354,7 @@ class LazyModel(FunctionStepModel):
 
 def test_generation_time_excludes_loading_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first strategy of a side-by-side run used to pay for the model load (0.1 tokens/s)."""
-    import engine.generation as eg
+    import engine.generation.decoders as eg
 
     clock = [0.0]
 

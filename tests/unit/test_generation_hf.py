@@ -11,9 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-from engine.errors import ConfigError
-from engine.generation import DecodeConfig, FunctionStepModel, HFStepModel, PrefixFn, generate, log_softmax
-from engine.runner import HFRunner
+from engine.core.errors import ConfigError
+from engine.generation.decoders import (
+    DecodeConfig,
+    FunctionStepModel,
+    HFStepModel,
+    PrefixFn,
+    generate,
+    log_softmax,
+)
+from engine.model.hf_runner import HFRunner
 
 PROMPT = "the cat sat on the mat and then"
 

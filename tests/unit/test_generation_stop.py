@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-import engine.generation as eg
-from engine.cot import GenFormat
-from engine.gen_metrics import GenEvalResult, evaluate_generation
-from engine.gen_tasks import GenItem
-from engine.generation import STRATEGIES, DecodeConfig, FunctionStepModel, GenerationStream, generate
-from engine.testing import FakeRunner
+import engine.generation.decoders as eg
+from engine.data.gen_tasks import GenItem
+from engine.generation.decoders import STRATEGIES, DecodeConfig, FunctionStepModel, GenerationStream, generate
+from engine.generation.metrics import GenEvalResult, evaluate_generation
+from engine.model.fake import FakeRunner
+from engine.prompting.cot import GenFormat
 from tests.unit.test_generation import VOCAB, A, B, C, D, logits, model_from
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.errors import ConfigError
-from engine.heads import (
+from engine.core.errors import ConfigError
+from engine.interp.heads import (
     HEAD_SCORE_NAMES,
     HEAD_SCORES,
     HeadProbe,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.errors import ConfigError
-from engine.heads import (
+from engine.core.errors import ConfigError
+from engine.interp.heads import (
     ProbeConfig,
     collect_probes,
     copying_scores,
@@ -19,7 +19,7 @@ from engine.heads import (
     runner_candidates,
     score_heads,
 )
-from engine.runner import HFRunner
+from engine.model.hf_runner import HFRunner
 
 
 def _tokenizer() -> Any:

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from engine.errors import ConfigError
-from engine.prompt_attention import assign_parts, attention_by_part, prompt_attention
-from engine.prompts import Demo, PromptFormat, build_prompt
-from engine.runner import AttentionResult
-from engine.testing import FakeRunner
+from engine.core.errors import ConfigError
+from engine.interp.prompt_attention import assign_parts, attention_by_part, prompt_attention
+from engine.model.fake import FakeRunner
+from engine.model.hf_runner import AttentionResult
+from engine.prompting.prompts import Demo, PromptFormat, build_prompt
 
 FMT = PromptFormat("Review: {text}\nSentiment: {label}", instruction="Classify.", separator="\n\n")
 WORDS = {"pos": "positive", "neg": "negative"}
@@ -100,7 +100,7 @@ def test_shape_mismatch() -> None:
 
 
 def test_surprisal_by_demo_by_hand() -> None:
-    from engine.prompt_attention import surprisal_by_demo
+    from engine.interp.prompt_attention import surprisal_by_demo
 
     vocab = ["\nSentiment:", " positive", " negative"]
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from components.html_text import escape_text
 from components.prompt_view import prompt_html
-from engine.prompts import Demo, PromptFormat, build_prompt
+from engine.prompting.prompts import Demo, PromptFormat, build_prompt
 
 NASTY = ["![t](https://example.org/t.png)", "$5 and $10", "**bold** _it_ `code`", "<b>x</b> & [link](u)"]
 

@@ -126,8 +126,8 @@ def test_t_error_translates_known_messages(zh: None, message: str, expected: str
 
 
 def test_real_engine_messages_are_translated(zh: None) -> None:
-    from engine.prompts import PromptError, parse_template
-    from engine.scoring import ScoringConfig
+    from engine.prompting.prompts import PromptError, parse_template
+    from engine.scoring.scorers import ScoringConfig
 
     for bad in ("Sentiment: {label}", "{text} {label} {label}", "{label} {text}", "{text} {x} {label}"):
         with pytest.raises(PromptError) as info:

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from components.generation_views import loss_curve
-from engine.ranking import RankedResponse, RankingResult
+from engine.experiments.ranking import RankedResponse, RankingResult
 
 
 def _ranking() -> RankingResult:

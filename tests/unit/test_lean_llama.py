@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.lean_llama import lean_supported, load_lean_llama
-from engine.runner import HFRunner, SpanRequest
+from engine.model.hf_runner import HFRunner, SpanRequest
+from engine.model.lean_llama import lean_supported, load_lean_llama
 from tests.unit.test_prefix_cache import _llama
 
 

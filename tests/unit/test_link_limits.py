@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 
-from engine.errors import ConfigError
-from engine.experiment import MAX_LINK_CHARS, MAX_LINK_JSON_BYTES, from_link_param, inflate_bounded
+from engine.core.errors import ConfigError
+from engine.experiments.share import MAX_LINK_CHARS, MAX_LINK_JSON_BYTES, from_link_param, inflate_bounded
 
 _CHUNK = 1 << 20  # 1 MiB of zeros per deflate block
 _PEAK_LIMIT = 50_000_000

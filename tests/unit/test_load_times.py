@@ -1,12 +1,12 @@
-"""engine.load_times: loads are recorded per model and kind, and the expected time is their median."""
+"""engine.model.load_times: loads are recorded per model and kind, and the expected time is their median."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from components.i18n_zh import ZH
-from engine import load_times
-from engine.models import LOAD_STEPS
+from engine.model import load_times
+from engine.model.registry import LOAD_STEPS
 
 
 def test_before_any_load_the_measured_first_load_is_expected(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.models import MODELS, ModelLoadError, file_sha256, resolve
+from engine.model.registry import MODELS, ModelLoadError, file_sha256, resolve
 
 
 def test_registry_names() -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.datasets import Example
-from engine.errors import ConfigError
-from engine.orderings import (
+from engine.core.errors import ConfigError
+from engine.data.datasets import Example
+from engine.model.fake import FakeRunner
+from engine.prompting.prompts import Demo, PromptFormat
+from engine.retrieval.orderings import (
     candidate_orders,
     entropy,
     label_probs,
@@ -18,9 +20,7 @@ from engine.orderings import (
     rank_permutations,
     sample_text,
 )
-from engine.prompts import Demo, PromptFormat
-from engine.retrieval import ORDERINGS, RetrievalContext, build_context, get_ordering, select_demos
-from engine.testing import FakeRunner
+from engine.retrieval.retrievers import ORDERINGS, RetrievalContext, build_context, get_ordering, select_demos
 from tests.unit.test_retrieval import make_index, pool_of
 
 RNG = np.random.default_rng(0)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.prefix_cache import SpanCache, common_prefix_len, score_spans_cached, score_spans_plain
-from engine.runner import HFRunner, SpanRequest
+from engine.model.hf_runner import HFRunner, SpanRequest
+from engine.model.prefix_cache import SpanCache, common_prefix_len, score_spans_cached, score_spans_plain
 
 
 def _tokenizer() -> object:
@@ -71,8 +71,8 @@ def _gemma() -> HFRunner:
 
 
 def _lean(tmp: Path) -> HFRunner:
-    """The tiny Llama saved and run by `engine.lean_llama` (the runner's fast-start path)."""
-    from engine.lean_llama import load_lean_llama
+    """The tiny Llama saved and run by `engine.model.lean_llama` (the runner's fast-start path)."""
+    from engine.model.lean_llama import load_lean_llama
 
     hf = _llama(4096)
     hf.model.save_pretrained(str(tmp))
@@ -182,7 +182,7 @@ def test_results_cache_skips_repeated_work() -> None:
 
 
 def test_span_cache_is_bounded() -> None:
-    from engine.runner import SpanResult
+    from engine.model.hf_runner import SpanResult
 
     cache = SpanCache(max_entries=2)
     for i in range(3):
@@ -197,7 +197,8 @@ def test_common_prefix_len() -> None:
 
 
 def test_row_batches_limit_padding_and_budget() -> None:
-    from engine.prefix_cache import MAX_PADDING, _row_batches
+    from engine.model.batching import MAX_PADDING
+    from engine.model.batching import row_batches as _row_batches
 
     lengths = [60, 8, 9, 10, 58, 12, 11, 9, 8, 10, 9, 8, 12, 10, 9, 11, 8, 9, 10, 11]
     batches = _row_batches(lengths, 0, 8192)

@@ -8,10 +8,18 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pytest
 
-from engine.cot import GenDemo, GenFormat, GenPrompt, build_gen_prompt, render_gen_demo, render_gen_query
-from engine.errors import ConfigError
-from engine.experiment import from_dict
-from engine.prompts import (
+from engine.core.errors import ConfigError
+from engine.experiments.share import from_dict
+from engine.model.fake import FakeRunner
+from engine.prompting.cot import (
+    GenDemo,
+    GenFormat,
+    GenPrompt,
+    build_gen_prompt,
+    render_gen_demo,
+    render_gen_query,
+)
+from engine.prompting.prompts import (
     MAX_DEMOS,
     MAX_QUERY_CHARS,
     MAX_TEXT_CHARS,
@@ -23,8 +31,7 @@ from engine.prompts import (
     build_prompt,
     clean_label_words,
 )
-from engine.scoring import build_channel_texts, channel_template, parse_channel_template
-from engine.testing import FakeRunner
+from engine.scoring.scorers import build_channel_texts, channel_template, parse_channel_template
 from tests.unit.experiments import make_experiment
 
 WORDS = {"pos": "positive", "neg": "negative"}

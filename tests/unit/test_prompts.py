@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.prompts import (
+from engine.prompting.prompts import (
     Demo,
     PromptError,
     PromptFormat,

@@ -1,4 +1,4 @@
-"""Response ranking (engine.ranking): scores on a fake model, the contrastive loss by hand, layouts."""
+"""Response ranking (engine.experiments.ranking): scores on a fake model, the contrastive loss by hand, layouts."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.errors import ConfigError
-from engine.prompts import PromptError
-from engine.ranking import (
+from engine.core.errors import ConfigError
+from engine.experiments.ranking import (
     Candidate,
     RankConfig,
     chat_context,
@@ -22,7 +21,8 @@ from engine.ranking import (
     rank_responses,
     ranking_context,
 )
-from engine.testing import FakeRunner
+from engine.model.fake import FakeRunner
+from engine.prompting.prompts import PromptError
 
 VOCAB = [" Paris", " London", " is", " nice"]
 LOGITS = {" Paris": 2.0, " London": 0.0, " is": 1.0, " nice": 1.0}

@@ -3,7 +3,7 @@ first piece, so the pieces always join to the decoded text."""
 
 from __future__ import annotations
 
-from engine.runner import readable_pieces
+from engine.model.hf_runner import readable_pieces
 
 # a byte-level vocabulary: every token is some bytes; decoding joins them as UTF-8
 VOCAB: list[bytes] = [b"a", b" ok", "评".encode()[:2], "评".encode()[2:], "论".encode(), b"\n", b"\xe4"]

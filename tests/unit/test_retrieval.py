@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.datasets import Example
-from engine.demo_index import DemoIndex
-from engine.errors import ConfigError
-from engine.prompts import PromptFormat
-from engine.retrieval import (
+from engine.core.errors import ConfigError
+from engine.data.datasets import Example
+from engine.model.fake import FakeRunner
+from engine.prompting.prompts import PromptFormat
+from engine.retrieval.demo_index import DemoIndex
+from engine.retrieval.retrievers import (
     NEEDS_INDEX,
     NEEDS_MODEL,
     OPTIONS,
@@ -25,7 +26,6 @@ from engine.retrieval import (
     select_demos,
     votek_select,
 )
-from engine.testing import FakeRunner
 
 
 class DictEncoder:
@@ -293,7 +293,7 @@ def test_mdl_keeps_the_lowest_entropy_set(tmp_path: Path) -> None:
 def test_explain_selection_reports_positions_similarities_and_ranks(
     near_dup: tuple[list[Example], DemoIndex],
 ) -> None:
-    from engine.selection import explain_selection
+    from engine.experiments.selection import explain_selection
 
     pool, index = near_dup
     ctx = build_context(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.runner import HFRunner, ScoreRequest, move_trailing_space
-from engine.testing import FakeRunner
+from engine.model.fake import FakeRunner
+from engine.model.hf_runner import HFRunner, ScoreRequest, move_trailing_space
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from engine.errors import ConfigError
-from engine.prompts import Demo, PromptError, PromptFormat
-from engine.runner import SpanRequest
-from engine.scoring import (
+from engine.core.errors import ConfigError
+from engine.model.fake import FakeRunner
+from engine.model.hf_runner import SpanRequest
+from engine.prompting.prompts import Demo, PromptError, PromptFormat
+from engine.scoring.scorers import (
     CALIBRATIONS,
     SCORERS,
     ScoringConfig,
@@ -30,7 +31,6 @@ from engine.scoring import (
     parse_channel_template,
     score_prompt,
 )
-from engine.testing import FakeRunner
 
 VOCAB = [
     "Review:",

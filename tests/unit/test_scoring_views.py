@@ -17,8 +17,8 @@ from components.scoring_views import (
     results_jsonl,
 )
 from components.tokens import colour, scored_view, summary, token_html, tooltip
-from engine.evaluation import EvalConfig, evaluate
-from engine.scoring import ScoringConfig
+from engine.evaluation.run import EvalConfig, evaluate
+from engine.scoring.scorers import ScoringConfig
 from tests.unit.test_evaluation import LABELS, POOL, TEST
 from tests.unit.test_scoring import FMT, make_runner
 

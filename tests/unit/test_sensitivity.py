@@ -16,11 +16,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.datasets import Example
-from engine.errors import ConfigError
-from engine.prompts import Demo, PromptError, PromptFormat, build_prompt, label_continuation
-from engine.scoring import ScoringConfig
-from engine.sensitivity import (
+from engine.core.errors import ConfigError
+from engine.data.datasets import Example
+from engine.experiments.sensitivity import (
     EXPERIMENTS,
     Row,
     SensitivityConfig,
@@ -38,7 +36,9 @@ from engine.sensitivity import (
     summarize_kcurve,
     wilson_interval,
 )
-from engine.testing import FakeRunner
+from engine.model.fake import FakeRunner
+from engine.prompting.prompts import Demo, PromptError, PromptFormat, build_prompt, label_continuation
+from engine.scoring.scorers import ScoringConfig
 
 TEMPLATE = "Review: {text}\nSentiment: {label}"
 FMT = PromptFormat(TEMPLATE, "Classify the review.", "\n\n")

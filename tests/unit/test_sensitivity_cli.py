@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-import engine.models
+import engine.model.registry
 from engine.cli import main
 from engine.cli import sensitivity as cli
-from engine.datasets import Dataset
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
+from engine.data.datasets import Dataset
 from tests.unit.test_sensitivity import POOL, QUERIES, TEMPLATE, copy_last_label_runner
 
 DS = Dataset(
@@ -30,7 +30,7 @@ DS = Dataset(
 @pytest.fixture()
 def fake(monkeypatch: pytest.MonkeyPatch) -> Any:
     runner = copy_last_label_runner()
-    monkeypatch.setattr(engine.models, "load_runner", lambda name, device=None: runner)
+    monkeypatch.setattr(engine.model.registry, "load_runner", lambda name, device=None: runner)
     monkeypatch.setattr(cli, "load_data", lambda name: DS)
     return runner
 

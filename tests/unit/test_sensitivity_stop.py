@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from engine.sensitivity import (
+from engine.experiments.sensitivity import (
     SensitivityResult,
     count_evaluations,
     noise_word,

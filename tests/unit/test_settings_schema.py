@@ -253,7 +253,7 @@ def test_kinds_and_bounds_are_the_widgets_own(widget: Widget) -> None:
             continue
         lo, hi = _literal(widget.lo), _literal(widget.hi)
         if widget.dynamic and (isinstance(lo, str) or isinstance(hi, str)):
-            continue  # bounds computed per key (ds_opt_*: from engine.retrieval.OPTIONS, see the schema)
+            continue  # bounds computed per key (ds_opt_*: from engine.retrieval.retrievers.OPTIONS, see the schema)
         assert spec.lo == lo, (key, spec.lo, lo)
         if isinstance(hi, str):
             assert spec.hi is None and spec.dynamic_hi == hi, (key, spec.dynamic_hi, hi)
@@ -265,7 +265,7 @@ def test_kinds_and_bounds_are_the_widgets_own(widget: Widget) -> None:
 
 
 def test_retrieval_option_bounds_follow_the_engine() -> None:
-    from engine.retrieval import OPTIONS
+    from engine.retrieval.retrievers import OPTIONS
 
     for name, opt in OPTIONS.items():
         spec = SETTINGS[f"ds_opt_{name}"]
@@ -345,7 +345,7 @@ def test_setting_specs_are_frozen() -> None:
 
 def test_the_version_warning_is_translated(monkeypatch: pytest.MonkeyPatch) -> None:
     import components.i18n as i18n
-    from engine.experiment import Experiment, version_note
+    from engine.experiments.share import Experiment, version_note
 
     note = version_note(Experiment("m", "sst2", "", "{text} {label}", "\n", "", (), (), app_version="0.0.1"))
     assert note is not None

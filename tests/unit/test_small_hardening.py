@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main as cli_main
-from engine.datasets import DataError, normalise_label, parse_user_data
-from engine.errors import ConfigError
-from engine.experiment import from_dict, from_link_param, loads, to_link_param
-from engine.gen_tasks import parse_gen_upload
-from engine.models import MAX_MODEL_NAME_CHARS, ModelLoadError, resolve
+from engine.core.errors import ConfigError
+from engine.data.datasets import DataError, normalise_label, parse_user_data
+from engine.data.gen_tasks import parse_gen_upload
+from engine.experiments.share import from_dict, from_link_param, loads, to_link_param
+from engine.model.registry import MAX_MODEL_NAME_CHARS, ModelLoadError, resolve
 from tests.unit.experiments import make_experiment
 
 DEEP = "[" * 200_000 + "]" * 200_000

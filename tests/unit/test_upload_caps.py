@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import engine.datasets as datasets
-from engine.datasets import MAX_LABELS, MAX_ROWS, MAX_UPLOAD_BYTES, DataError, parse_user_data
-from engine.gen_tasks import parse_gen_upload
+import engine.data.datasets as datasets
+from engine.data.datasets import MAX_LABELS, MAX_ROWS, MAX_UPLOAD_BYTES, DataError, parse_user_data
+from engine.data.gen_tasks import parse_gen_upload
 
 
 def _csv(n: int, n_labels: int = 2) -> bytes:

@@ -82,7 +82,7 @@ MAPPING: dict[str, str] = {
     "prompt_attention": "interp.prompt_attention",
     # evaluation
     "evaluation": "evaluation.run",
-    "stats": "evaluation.stats",  # intervals on accuracies, paired tests (issue 22, new on main)
+    "stats": "core.stats",  # intervals and paired tests (pure maths; every layer reports with it, issue 14)
     # experiments
     "sensitivity": "experiments.sensitivity",
     "selection": "experiments.selection",
@@ -145,7 +145,7 @@ PACKAGES: dict[str, str] = {
 
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".cfg", ".ini", ".txt", ".yml", ".yaml", ".pyi", ".rst"}
 TEXT_NAMES = {"Makefile"}
-SKIP_PREFIXES = ("artifacts/",)
+SKIP_PREFIXES = ("artifacts/", "tools/restructure/")
 
 OLD = sorted(MAPPING, key=len, reverse=True)
 NEW_SUBMODULES: dict[str, set[str]] = {}
