@@ -7,7 +7,7 @@ and with the cache warm (safetensors). Prints both figures and their ratio.
     python bench/cold_start.py [--model smollm2-135m] [--skip-cold]
 
 Target: under 5 s with the cache on a 2-core laptop CPU. The default model starts on the lean
-Llama path (`engine.lean_llama`: no transformers model class is imported before the first
+Llama path (`engine.model.lean_llama`: no transformers model class is imported before the first
 score); the benchmark also prints the time with the transformers model loaded at once
 (``ICL_LEAN=0``) for comparison.
 """
@@ -26,9 +26,9 @@ from pathlib import Path
 CHILD = r"""
 import json, sys, time
 t0 = float(sys.argv[1])
-from engine.models import load_runner
-from engine.prompts import Demo, PromptFormat, build_prompt, label_continuation
-from engine.runner import ScoreRequest
+from engine.model.registry import load_runner
+from engine.prompting.prompts import Demo, PromptFormat, build_prompt, label_continuation
+from engine.model.hf_runner import ScoreRequest
 t_import = time.time() - t0
 runner = load_runner(sys.argv[2])
 t_load = time.time() - t0

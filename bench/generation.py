@@ -2,7 +2,7 @@
 
 Measures, on a 4-shot English -> French prompt (EOS ignored, so every run makes N tokens):
 
-* greedy tokens/s of `engine.generation` (HFStepModel: prefill once, then one token per step),
+* greedy tokens/s of `engine.generation.decoders` (HFStepModel: prefill once, then one token per step),
   and the time to the first streamed token;
 * the same with transformers' own `model.generate(do_sample=False)` (same model, same tokens),
   as a reference: the ratio says what our Python loop, per-token top-k alternatives and
@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 
-from engine.cot import GenDemo, GenFormat, build_gen_prompt
-from engine.generation import DecodeConfig, FunctionStepModel, GenerationStream, HFStepModel
-from engine.models import load_runner
-from engine.runner import HFRunner
+from engine.generation.decoders import DecodeConfig, FunctionStepModel, GenerationStream, HFStepModel
+from engine.model.hf_runner import HFRunner
+from engine.model.registry import load_runner
+from engine.prompting.cot import GenDemo, GenFormat, build_gen_prompt
 
 
 def bench_prompt() -> str:

@@ -1,7 +1,7 @@
 """Time to score every attention head of a model (induction, prefix matching, previous/duplicate
 token, copying).
 
-The fast path (`engine.heads.score_heads`) runs the induction batch (4 x BOS + 2 x 50 random
+The fast path (`engine.interp.heads.score_heads`) runs the induction batch (4 x BOS + 2 x 50 random
 tokens) and the prefix-matching batch (4 x BOS + 4 x 25) together in ONE batched forward pass
 through the decoder only (no unembedding: only attention patterns are read), and computes the
 copying score from the weights once per model. The naive way it is compared with runs each
@@ -30,9 +30,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch
 
-from engine import heads
-from engine.heads import HEAD_SCORES, HeadProbe, ProbeBatch, ProbeConfig, collect_probes, score_heads
-from engine.models import load_runner
+from engine.interp import heads
+from engine.interp.heads import HEAD_SCORES, HeadProbe, ProbeBatch, ProbeConfig, collect_probes, score_heads
+from engine.model.registry import load_runner
 
 TARGET_S = 3.0
 

@@ -2,7 +2,7 @@
 
 Prints the index build time and throughput (texts/s), the load time of the cached index, the
 latency of one exact kNN query (`DemoIndex.search`: the certified 8-bit pre-scan of
-`engine.demo_index.CoarseFilter`; next to it the plain FAISS ``IndexFlatIP`` brute force, their
+`engine.retrieval.demo_index.CoarseFilter`; next to it the plain FAISS ``IndexFlatIP`` brute force, their
 ratio, and a check that both give the same neighbours), the same with the query's MiniLM
 encoding, and the per-query latency of each embedding retriever. Target: kNN of 16 over the 127k AG News
 texts under 10 ms per query on a 2-core CPU.
@@ -38,9 +38,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
 
-from engine.datasets import load_dataset
-from engine.demo_index import DemoIndex, MiniLMEncoder, pool_fingerprint
-from engine.retrieval import build_context, select_demos
+from engine.data.datasets import load_dataset
+from engine.retrieval.demo_index import DemoIndex, MiniLMEncoder, pool_fingerprint
+from engine.retrieval.retrievers import build_context, select_demos
 
 TARGET_MS = 10.0
 

@@ -4,7 +4,7 @@
     python bench/scoring.py --n-test 20         # quick run
 
 For each demonstration setting (one shared draw; a fresh draw per query) and each scorer
-(direct, ppl, channel) it runs `engine.evaluation.evaluate` twice on the same prompts:
+(direct, ppl, channel) it runs `engine.evaluation.run.evaluate` twice on the same prompts:
 
 * fast: `HFRunner.score_spans` (shared prefixes once, single-token labels from one next-token
   distribution, vocabulary projection only where needed), span cache cleared first;
@@ -80,12 +80,12 @@ def main() -> int:
     import numpy as np
     import torch
 
-    from engine.datasets import load_dataset, split_dataset
-    from engine.evaluation import EvalConfig, draw_demos, evaluate, plan_queries
-    from engine.models import load_runner
-    from engine.prompts import PromptFormat
-    from engine.retrieval import build_context
-    from engine.scoring import ScoringConfig
+    from engine.data.datasets import load_dataset, split_dataset
+    from engine.evaluation.run import EvalConfig, draw_demos, evaluate, plan_queries
+    from engine.model.registry import load_runner
+    from engine.prompting.prompts import PromptFormat
+    from engine.retrieval.retrievers import build_context
+    from engine.scoring.scorers import ScoringConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -3,7 +3,7 @@
 A class reading "Accuracy drop: -0.200" on 40 queries cannot tell an effect from chance. The
 runs are paired (the same queries and prompts with and without the ablation), so each drop is
 shown with McNemar's exact test, an exact 95 % interval, and the queries that changed, and the
-page says in words whether the drop is within noise (`engine.ablation.paired_drop`).
+page says in words whether the drop is within noise (`engine.interp.ablation.paired_drop`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.i18n import t
-from engine.ablation import AblationResult, PairedDrop, paired_drop
+from engine.interp.ablation import AblationResult, PairedDrop, paired_drop
 
 
 def drop_text(name: str, d: PairedDrop) -> str:

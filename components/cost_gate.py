@@ -16,8 +16,8 @@ import streamlit as st
 
 from components.i18n import t
 from components.run_control import duration_text
-from engine.cost import CostEstimate, measure_flops_per_s
-from engine.runner import ModelRunner
+from engine.model.cost import CostEstimate, measure_flops_per_s
+from engine.model.hf_runner import ModelRunner
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

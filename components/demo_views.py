@@ -1,6 +1,6 @@
 """Renderers of the Demo Selection page: chosen demonstrations, the 2-D map, strategy comparison.
 
-The demo index is cached per process by `engine.demo_index.get_demo_index` (memory, then disk),
+The demo index is cached per process by `engine.retrieval.demo_index.get_demo_index` (memory, then disk),
 so the page only wraps it with a progress bar; per-query selections and comparisons are
 `st.cache_data` in the page, keyed by everything that determines them.
 """
@@ -17,10 +17,10 @@ import streamlit as st
 
 from components.i18n import lang, t
 from components.prompt_view import render_prompt
-from engine.datasets import Example
-from engine.demo_index import DemoIndex, Projection, get_demo_index
-from engine.retrieval import DESCRIPTIONS, OPTIONS
-from engine.selection import Selection, StrategyRun, summary_rows
+from engine.data.datasets import Example
+from engine.experiments.selection import Selection, StrategyRun, summary_rows
+from engine.retrieval.demo_index import DemoIndex, Projection, get_demo_index
+from engine.retrieval.retrievers import DESCRIPTIONS, OPTIONS
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 # the Demo Selection page's pool sizes (its widget's options; saved experiments are checked against them)
@@ -29,7 +29,7 @@ POOL_SIZES: dict[str, int | None] = {"1,000": 1000, "5,000": 5000, "20,000": 200
 
 # ---------------------------------------------------------------- UI-language texts
 def description(name: str) -> str:
-    """`engine.retrieval.DESCRIPTIONS[name]` in the UI language."""
+    """`engine.retrieval.retrievers.DESCRIPTIONS[name]` in the UI language."""
     texts = {
         "zero": t("No demonstrations (zero-shot)."),
         "fixed": t("The demonstrations you picked, in your order."),
@@ -80,7 +80,7 @@ def strategy_labels(names: Sequence[str]) -> dict[str, str]:
 
 
 def option_help(name: str) -> str:
-    """The help text of a strategy option (`engine.retrieval.OPTIONS`) in the UI language."""
+    """The help text of a strategy option (`engine.retrieval.retrievers.OPTIONS`) in the UI language."""
     texts = {
         "mmr_lambda": t("MMR λ: 1 = pure relevance (topk), 0 = pure diversity."),
         "n_candidates": t("Nearest neighbours considered (0 = auto: max(32, 4k))."),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from components.i18n import t
-from engine.datasets import Example
+from engine.data.datasets import Example
 
 
 def draw_notice(

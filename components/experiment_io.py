@@ -24,9 +24,10 @@ from components.settings_schema import (
     session_settings,
     validate_settings,
 )
-from engine.datasets import dataset_names
-from engine.errors import ConfigError
-from engine.experiment import (
+from engine.core.errors import ConfigError
+from engine.data.datasets import dataset_names
+from engine.data.gen_tasks import gen_task_names, load_gen_task, split_gen_task
+from engine.experiments.share import (
     APP_VERSION,
     MAX_LINK_CHARS,
     Experiment,
@@ -36,8 +37,7 @@ from engine.experiment import (
     to_link_param,
     version_note,
 )
-from engine.gen_tasks import gen_task_names, load_gen_task, split_gen_task
-from engine.models import ModelLoadError, check_model_name, model_identity
+from engine.model.registry import ModelLoadError, check_model_name, model_identity
 
 PENDING = "pending_experiment"
 LINK_APPLIED = "link_applied"
@@ -210,7 +210,7 @@ def _apply_settings(accepted: dict[str, Any]) -> None:
 
 
 def _model_names() -> list[str]:
-    from engine.models import MODELS
+    from engine.model.registry import MODELS
 
     return list(MODELS)
 

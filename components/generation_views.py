@@ -30,12 +30,12 @@ from components import state
 from components.html_text import escape_text
 from components.i18n import t, t_error
 from components.run_control import RunControl, duration_text
-from engine.errors import ConfigError
-from engine.gen_metrics import GenEvalResult, GenScores
-from engine.gen_tasks import GenSplit, GenTask
-from engine.generation import DecodeConfig, GenerationResult, StrategyName
-from engine.progress import eta_seconds
-from engine.ranking import RankingResult, ScoreKind, contrastive_loss
+from engine.core.errors import ConfigError
+from engine.core.progress import eta_seconds
+from engine.data.gen_tasks import GenSplit, GenTask
+from engine.experiments.ranking import RankingResult, ScoreKind, contrastive_loss
+from engine.generation.decoders import DecodeConfig, GenerationResult, StrategyName
+from engine.generation.metrics import GenEvalResult, GenScores
 
 # ---------------------------------------------------------------- session keys (Generation page)
 GEN_SOURCE = "gen_source"
@@ -678,6 +678,6 @@ def _softmax(scores: Sequence[float], tau: float) -> list[float]:
 
 
 def _pairwise(scores: Sequence[float], goods: Sequence[bool]) -> float:
-    from engine.ranking import pairwise_accuracy
+    from engine.experiments.ranking import pairwise_accuracy
 
     return pairwise_accuracy(scores, goods)

@@ -376,7 +376,7 @@ ERROR_PATTERNS: list[tuple[str, str]] = [
     (r"^Unknown (\w+) '(.*?)'\. Known: (.*)$", "未知的 {0} '{1}'。可选:{2}"),
     (r"not valid JSON", "不是有效的 JSON。({message})"),
     (r"is empty", "内容为空。({message})"),
-    # prompt lab: engine/prompts.py PromptError and engine/scoring.py ConfigError / PromptError messages
+    # prompt lab: engine/prompting/prompts.py PromptError and engine/scoring/scorers.py ConfigError / PromptError messages
     (
         r"^The template is not valid: (.*?)\. Use \{text\}",
         "模板无效:{0}。请使用 {{text}} 和 {{label}};字面大括号请写成 {{{{ }}}}。",

@@ -31,7 +31,7 @@ ZH_DEMO: dict[str, str] = {
     "Evaluates every retriever x ordering chosen below on the same test queries, with the shared prompt of the Prompt Lab and direct label scoring (per-query demonstrations, seeded).": "在同一批测试查询上评估下面选中的每一种检索器 × 排序方式组合,使用提示词实验室的共享提示词和 direct 标签打分(每条查询单独选取示例,带随机种子)。",
     "{n} strategy(ies) query the model while selecting (mdl, global_e, local_e): expect minutes per strategy on a CPU.": "有 {n} 个策略在选择示例时需要调用模型(mdl、global_e、local_e):在 CPU 上每个策略预计需要几分钟。",
     "Compare {n} strategies": "比较 {n} 个策略",
-    # components/demo_views.py: strategy descriptions (engine.retrieval.DESCRIPTIONS)
+    # components/demo_views.py: strategy descriptions (engine.retrieval.retrievers.DESCRIPTIONS)
     "No demonstrations (zero-shot).": "不使用示例(零样本)。",
     "The demonstrations you picked, in your order.": "你挑选的示例,按你给定的顺序。",
     "k pool items drawn at random (seeded).": "从示例池中随机抽取 k 条(带随机种子)。",
@@ -63,7 +63,7 @@ ZH_DEMO: dict[str, str] = {
     "labels interleaved": "标签交替",
     "global entropy": "全局熵",
     "local entropy": "局部熵",
-    # strategy options (engine.retrieval.OPTIONS help texts)
+    # strategy options (engine.retrieval.retrievers.OPTIONS help texts)
     "MMR λ: 1 = pure relevance (topk), 0 = pure diversity.": "MMR λ:1 = 只看相关性(同 topk),0 = 只看多样性。",
     "Nearest neighbours considered (0 = auto: max(32, 4k)).": "考虑的最近邻数量(0 = 自动:max(32, 4k))。",
     "DPP relevance temperature: small = relevance, large = diversity.": "DPP 相关性温度:小 = 偏重相关性,大 = 偏重多样性。",
@@ -114,8 +114,8 @@ ZH_DEMO: dict[str, str] = {
     "Best here: **{strategy}** ({accuracy} accuracy on {n} queries). With {n} queries one query moves accuracy by {step}: small differences are noise.": "此处最佳:**{strategy}**({n} 条查询上的准确率为 {accuracy})。只有 {n} 条查询时,一条查询就会让准确率变化 {step}:微小的差异只是噪声。",
 }
 
-# Engine messages of the demo selection code (engine/retrieval.py, engine/selection.py,
-# engine/demo_index.py); the common ones (empty query, k larger than the pool, unknown names)
+# Engine messages of the demo selection code (engine/retrieval/retrievers.py, engine/experiments/selection.py,
+# engine/retrieval/demo_index.py); the common ones (empty query, k larger than the pool, unknown names)
 # are in `components.i18n_zh.ERROR_PATTERNS`, which is searched first.
 ERROR_PATTERNS_DEMO: list[tuple[str, str]] = [
     (r"^Choose at least one strategy to compare", "请至少选择一个要比较的策略。"),

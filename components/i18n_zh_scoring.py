@@ -104,7 +104,7 @@ ZH_SCORING: dict[str, str] = {
     "Run anyway": "仍然运行",
     "Cancel": "取消",
     "scoring this prompt": "为这个提示词打分",
-    # components/state.py: the model load's progress (issue 22) and engine.models.LOAD_STEPS
+    # components/state.py: the model load's progress (issue 22) and engine.model.registry.LOAD_STEPS
     "Loading {name}...": "正在加载 {name}……",
     "Loading {name}: {step} {elapsed} so far.": "正在加载 {name}:{step}已用 {elapsed}。",
     "A first load of this model took about {time} on a 2-core test machine.": "该模型的首次加载在一台双核测试机上约需 {time}。",
@@ -131,7 +131,7 @@ ZH_SCORING: dict[str, str] = {
     "(McNemar 精确检验,p = {p}):这个样本不能说明示例有帮助。",
 }
 
-# (regex, Chinese template) for the messages of engine/evaluation.py and the test split that the
+# (regex, Chinese template) for the messages of engine/evaluation/run.py and the test split that the
 # scoring page shows; groups are passed positionally, {message} is the English text.
 ERROR_PATTERNS_SCORING: list[tuple[str, str]] = [
     (

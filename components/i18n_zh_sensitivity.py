@@ -43,7 +43,7 @@ ZH_SENSITIVITY: dict[str, str] = {
     "Run the experiment": "运行实验",
     "Pick an experiment and its size, then press **Run the experiment**.": "选择一个实验及其规模,然后点击 **运行实验**。",
     "The settings changed since the last run: press **Run the experiment** to update.": "设置在上次运行后已更改:点击 **运行实验** 以更新。",
-    # experiments (engine.sensitivity.EXPERIMENTS titles and descriptions)
+    # experiments (engine.experiments.sensitivity.EXPERIMENTS titles and descriptions)
     "Order variance": "顺序方差",
     "Selection variance": "选择方差",
     "k-curve": "k 曲线",
@@ -141,7 +141,7 @@ ZH_SENSITIVITY: dict[str, str] = {
     "demonstrations dropped (mean)": "去掉的示例数(平均)",
 }
 
-# (regex on the English message of engine/sensitivity.py and pages/sensitivity.py, Chinese template)
+# (regex on the English message of engine/experiments/sensitivity.py and pages/sensitivity.py, Chinese template)
 ERROR_PATTERNS_SENSITIVITY: list[tuple[str, str]] = [
     (
         r"^The (.*?) experiment needs k >= (\d+), got k = (-?\d+)",

@@ -13,7 +13,7 @@ ZH_SETTINGS: dict[str, str] = {
     ),
 }
 
-# engine messages shown through t_error (engine.experiment.version_note)
+# engine messages shown through t_error (engine.experiments.share.version_note)
 ERROR_PATTERNS_SETTINGS: list[tuple[str, str]] = [
     (
         r"^This experiment was saved by ICL Explorer (.*?); this is (.*?)\. It loads",

@@ -39,8 +39,8 @@ from components.prompt_store import TEMPLATE as TEMPLATE
 from components.prompt_store import set_demos as set_demos
 from components.prompt_store import set_prompt as set_prompt
 from components.prompt_store import snapshot as snapshot
-from engine.datasets import Dataset, Example, Split
-from engine.prompts import Demo, PromptFormat
+from engine.data.datasets import Dataset, Example, Split
+from engine.prompting.prompts import Demo, PromptFormat
 
 SEPARATORS = {"blank line (\\n\\n)": "\n\n", "new line (\\n)": "\n", "space": " ", "### line": "\n###\n"}
 

@@ -24,7 +24,7 @@ import streamlit as st
 from components.charts import label_probability_bar, top_tokens_bar
 from components.i18n import t
 from components.prompt_view import render_prompt
-from engine.scoring import LabelScore, PromptScores
+from engine.scoring.scorers import LabelScore, PromptScores
 
 MAX_TOKENS_LISTED = 12  # scored tokens listed in a table cell before "… (+N more)"
 

@@ -17,7 +17,7 @@ import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
-from engine.prompts import Demo, PromptFormat
+from engine.prompting.prompts import Demo, PromptFormat
 
 DEFAULT_K = 4  # what the Prompt Lab draws on first use
 

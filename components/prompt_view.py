@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.html_text import escape_text
 from components.i18n import t
-from engine.prompts import Prompt
+from engine.prompting.prompts import Prompt
 
 _COLORS = {"instruction": "#fff3cd", "demo": "#e7f1ff", "query": "#e6f4ea", "separator": "transparent"}
 

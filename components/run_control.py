@@ -18,7 +18,7 @@ from typing import Any
 import streamlit as st
 
 from components.i18n import t
-from engine.progress import eta_seconds
+from engine.core.progress import eta_seconds
 
 
 def duration_text(seconds: float) -> str:

@@ -13,8 +13,8 @@ import streamlit as st
 
 from components.i18n import t
 from components.tokens import render_tokens, scored_view
-from engine.evaluation import EvalResult, QueryResult
-from engine.scoring import SCORERS
+from engine.evaluation.run import EvalResult, QueryResult
+from engine.scoring.scorers import SCORERS
 
 TokenStrings = Callable[[Sequence[int]], list[str]]
 

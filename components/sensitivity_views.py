@@ -19,8 +19,7 @@ import streamlit as st
 
 from components.i18n import lang, t
 from components.prompt_view import render_prompt
-from engine.scoring import SCORERS
-from engine.sensitivity import (
+from engine.experiments.sensitivity import (
     NOISE_CONFIDENCE,
     SATURATION_POINTS,
     KCurveStats,
@@ -33,6 +32,7 @@ from engine.sensitivity import (
     runs_done,
     wilson_interval,
 )
+from engine.scoring.scorers import SCORERS
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 FILLS = (
@@ -153,7 +153,7 @@ def note_text(note: str) -> str:
 
 
 def noise_title(a: float, b: float, n: int) -> str:
-    """`engine.sensitivity.noise_word` in the UI language."""
+    """`engine.experiments.sensitivity.noise_word` in the UI language."""
     return {"within noise": t("within noise"), "beyond noise": t("beyond noise")}[noise_word(a, b, n)]
 
 
@@ -179,7 +179,7 @@ def _seeds(n: int) -> str:
 
 
 def _kcurve_part(st: KCurveStats, sep: str) -> str:
-    """One scorer's part of the k-curve summary (`engine.sensitivity.summarize_kcurve`)."""
+    """One scorer's part of the k-curve summary (`engine.experiments.sensitivity.summarize_kcurve`)."""
     semi = ";" if lang() == "zh" else "; "
     shots = sep.join(t("{acc} at k={k}", acc=pct(a), k=k) for k, a in st.accuracy.items())
     lo, hi = st.best_interval

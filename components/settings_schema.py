@@ -29,14 +29,14 @@ from components import generation_views as gv
 from components import state
 from components.demo_views import POOL_SIZES
 from components.scoring_views import DEMO_MODES
-from engine import retrieval
-from engine.ablation import ABLATION_MODES
-from engine.gen_tasks import gen_task_names
-from engine.generation import StrategyName
-from engine.heads import HEAD_SCORE_NAMES
-from engine.ranking import SCORE_KINDS
-from engine.scoring import CALIBRATIONS, SCORERS, Normalize
-from engine.sensitivity import DEFAULT_KS, EXPERIMENTS, DrawName
+from engine.data.gen_tasks import gen_task_names
+from engine.experiments.ranking import SCORE_KINDS
+from engine.experiments.sensitivity import DEFAULT_KS, EXPERIMENTS, DrawName
+from engine.generation.decoders import StrategyName
+from engine.interp.ablation import ABLATION_MODES
+from engine.interp.heads import HEAD_SCORE_NAMES
+from engine.retrieval import retrievers as retrieval
+from engine.scoring.scorers import CALIBRATIONS, SCORERS, Normalize
 
 Kind = Literal["int", "float", "str", "bool", "choice", "multi", "range"]
 

@@ -11,9 +11,9 @@ from components import state
 from components.experiment_io import apply_pending, render_experiment_io
 from components.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, prepare_lang_widget, store_lang, t, t_error
 from components.nav import render_nav
-from engine.datasets import DATASETS, dataset_names
-from engine.fingerprint import bytes_fingerprint
-from engine.models import MODELS
+from engine.core.fingerprint import bytes_fingerprint
+from engine.data.datasets import DATASETS, dataset_names
+from engine.model.registry import MODELS
 
 CUSTOM = "custom..."
 

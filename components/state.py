@@ -15,11 +15,12 @@ import streamlit as st
 
 from components.i18n import t, t_error
 from components.run_control import duration_text
-from engine.background import BackgroundJob
-from engine.datasets import DataError, Dataset, Split, load_dataset, parse_user_data, split_dataset
-from engine.fingerprint import bytes_fingerprint, path_stamp
-from engine.load_times import expected_seconds
-from engine.models import (
+from engine.core.background import BackgroundJob
+from engine.core.fingerprint import bytes_fingerprint, path_stamp
+from engine.data.datasets import DataError, Dataset, Split, load_dataset, parse_user_data, split_dataset
+from engine.model.hf_runner import HFRunner, ModelRunner
+from engine.model.load_times import expected_seconds
+from engine.model.registry import (
     DEFAULT_MODEL,
     MODELS,
     ModelLoadError,
@@ -28,7 +29,6 @@ from engine.models import (
     needs_first_load,
     resolve,
 )
-from engine.runner import HFRunner, ModelRunner
 
 # session-state keys shared across pages
 MODEL = "model_name"
@@ -55,7 +55,7 @@ def init_state() -> None:
 
 @dataclass(frozen=True, slots=True)
 class RunnerLoad:
-    """A model load running on its own thread (`engine.background.BackgroundJob`), shared by
+    """A model load running on its own thread (`engine.core.background.BackgroundJob`), shared by
     every session that asks for the same model; `first` says it converts a GGUF file."""
 
     job: BackgroundJob[HFRunner]

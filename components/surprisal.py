@@ -16,7 +16,7 @@ import streamlit as st
 from components.html_text import escape_text
 from components.i18n import t
 from components.tokens import MAX_NATS  # one colour scale for surprisal on every page
-from engine.runner import SequenceLogprobs
+from engine.model.hf_runner import SequenceLogprobs
 
 
 def _colour(surprisal: float) -> str:

@@ -11,11 +11,11 @@ import streamlit as st
 from components import prompt_editor as pe
 from components import state
 from components.i18n import t
-from engine.datasets import Dataset, Split
-from engine.evaluation import EvalConfig, label_words_from
-from engine.prompts import PromptFormat
-from engine.runner import HFRunner
-from engine.zero_few import N_QUERIES, ZeroFewResult, compare_zero_few
+from engine.data.datasets import Dataset, Split
+from engine.evaluation.run import EvalConfig, label_words_from
+from engine.experiments.zero_few import N_QUERIES, ZeroFewResult, compare_zero_few
+from engine.model.hf_runner import HFRunner
+from engine.prompting.prompts import PromptFormat
 
 ROOT = Path(__file__).resolve().parent.parent
 

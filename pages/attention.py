@@ -25,14 +25,20 @@ from components.prompt_state import current_prompt_snapshot, inputs_from_snapsho
 from components.run_control import Clock, RunControl, eta_text
 from components.settings_schema import fit_range
 from components.surprisal import render_surprisal
-from engine.ablation import ABLATION_MODES, AblationConfig, AblationResult, ablation_experiment, top_vs_random
-from engine.datasets import Example
-from engine.errors import USER_ERRORS
-from engine.evaluation import EvalConfig, label_words_from
-from engine.heads import HEAD_SCORE_NAMES, HeadScores, ProbeConfig, head_label, score_heads
-from engine.prompt_attention import PromptAttention, prompt_attention, surprisal_by_demo
-from engine.prompts import Prompt, PromptFormat, build_prompt
-from engine.runner import AttentionResult, HFRunner, SequenceLogprobs
+from engine.core.errors import USER_ERRORS
+from engine.data.datasets import Example
+from engine.evaluation.run import EvalConfig, label_words_from
+from engine.interp.ablation import (
+    ABLATION_MODES,
+    AblationConfig,
+    AblationResult,
+    ablation_experiment,
+    top_vs_random,
+)
+from engine.interp.heads import HEAD_SCORE_NAMES, HeadScores, ProbeConfig, head_label, score_heads
+from engine.interp.prompt_attention import PromptAttention, prompt_attention, surprisal_by_demo
+from engine.model.hf_runner import AttentionResult, HFRunner, SequenceLogprobs
+from engine.prompting.prompts import Prompt, PromptFormat, build_prompt
 
 MAX_PROMPT_TOKENS = 1024  # the pattern viewer keeps [layer, head, q, k] in memory
 SCORE_NAMES: list[str] = list(HEAD_SCORE_NAMES)

@@ -13,12 +13,14 @@ from components import state
 from components.demo_views import POOL_SIZES
 from components.i18n import t, t_error
 from components.layout import page_setup
-from engine.datasets import Example
-from engine.demo_index import DemoIndex, pca_map, pool_fingerprint
-from engine.errors import USER_ERRORS
-from engine.evaluation import EvalConfig, label_words_from
-from engine.prompts import PromptFormat
-from engine.retrieval import (
+from engine.core.errors import USER_ERRORS
+from engine.data.datasets import Example
+from engine.evaluation.run import EvalConfig, label_words_from
+from engine.experiments.selection import Selection, StrategyRun, compare_strategies, explain_selection
+from engine.model.hf_runner import HFRunner
+from engine.prompting.prompts import PromptFormat
+from engine.retrieval.demo_index import DemoIndex, pca_map, pool_fingerprint
+from engine.retrieval.retrievers import (
     NEEDS_INDEX,
     NEEDS_MODEL,
     OPTIONS,
@@ -26,8 +28,6 @@ from engine.retrieval import (
     RETRIEVERS,
     build_context,
 )
-from engine.runner import HFRunner
-from engine.selection import Selection, StrategyRun, compare_strategies, explain_selection
 
 N_TEST = 200  # test queries held out of the pool (the comparison uses the first N of them)
 

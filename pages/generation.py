@@ -13,7 +13,24 @@ from components import state
 from components.i18n import t, t_error
 from components.layout import page_setup
 from components.run_control import Clock
-from engine.cot import (
+from engine.core.errors import USER_ERRORS
+from engine.data.datasets import DataError
+from engine.data.gen_tasks import (
+    GenTask,
+    gen_task_names,
+    load_gen_task,
+    parse_gen_upload,
+    split_gen_task,
+)
+from engine.generation.decoders import DecodeConfig, GenerationResult, GenerationStream, HFStepModel
+from engine.generation.metrics import (
+    GenEvalResult,
+    evaluate_generation,
+    reference_perplexities,
+    score_prediction,
+)
+from engine.model.hf_runner import HFRunner
+from engine.prompting.cot import (
     GenDemo,
     GenFormat,
     GenPrompt,
@@ -22,18 +39,6 @@ from engine.cot import (
     gold_completion,
     parse_answer,
 )
-from engine.datasets import DataError
-from engine.errors import USER_ERRORS
-from engine.gen_metrics import GenEvalResult, evaluate_generation, reference_perplexities, score_prediction
-from engine.gen_tasks import (
-    GenTask,
-    gen_task_names,
-    load_gen_task,
-    parse_gen_upload,
-    split_gen_task,
-)
-from engine.generation import DecodeConfig, GenerationResult, GenerationStream, HFStepModel
-from engine.runner import HFRunner
 
 page_setup(t("Generation"), "pages/generation.py")
 seed = int(st.session_state.get(state.SEED, 0))

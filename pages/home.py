@@ -10,8 +10,8 @@ from components import state
 from components.i18n import t, t_error
 from components.layout import page_setup
 from components.tour import TOUR_STEPS, live_example, live_rows, render_zero_few, start_step, step_page
-from engine.errors import USER_ERRORS
-from engine.zero_few import N_QUERIES
+from engine.core.errors import USER_ERRORS
+from engine.experiments.zero_few import N_QUERIES
 
 page_setup(t("ICL Explorer"), "pages/home.py")
 

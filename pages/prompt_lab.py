@@ -12,11 +12,11 @@ from components.cost_gate import CostGate, flops_per_s
 from components.i18n import t, t_error
 from components.layout import page_setup
 from components.prompt_scores_view import render_prompt_scores
-from engine.cost import CostEstimate, estimate_seconds
-from engine.errors import USER_ERRORS
-from engine.prompts import Demo, PromptFormat
-from engine.runner import HFRunner
-from engine.scoring import CALIBRATIONS, SCORERS, PromptScores, prompt_requests, score_prompt
+from engine.core.errors import USER_ERRORS
+from engine.model.cost import CostEstimate, estimate_seconds
+from engine.model.hf_runner import HFRunner
+from engine.prompting.prompts import Demo, PromptFormat
+from engine.scoring.scorers import CALIBRATIONS, SCORERS, PromptScores, prompt_requests, score_prompt
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

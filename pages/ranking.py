@@ -9,8 +9,8 @@ from components import generation_views as gv
 from components import state
 from components.i18n import t, t_error
 from components.layout import page_setup
-from engine.errors import USER_ERRORS
-from engine.ranking import (
+from engine.core.errors import USER_ERRORS
+from engine.experiments.ranking import (
     DEFAULT_RANK_TEMPLATE,
     SCORE_KINDS,
     Candidate,
@@ -19,7 +19,7 @@ from engine.ranking import (
     ScoreKind,
     rank_responses,
 )
-from engine.runner import HFRunner
+from engine.model.hf_runner import HFRunner
 
 DEFAULT_CANDIDATES = pd.DataFrame(
     {

@@ -20,10 +20,9 @@ from components.scoring_views import (
     render_summary,
     scorer_descriptions,
 )
-from engine import retrieval
-from engine.datasets import Example
-from engine.errors import USER_ERRORS
-from engine.evaluation import (
+from engine.core.errors import USER_ERRORS
+from engine.data.datasets import Example
+from engine.evaluation.run import (
     EvalConfig,
     EvalResult,
     Variant,
@@ -31,8 +30,9 @@ from engine.evaluation import (
     label_words_from,
     variants_of,
 )
-from engine.runner import HFRunner
-from engine.scoring import CALIBRATIONS, SCORERS, ScoringConfig
+from engine.model.hf_runner import HFRunner
+from engine.retrieval import retrievers as retrieval
+from engine.scoring.scorers import CALIBRATIONS, SCORERS, ScoringConfig
 
 
 def demo_mode_titles() -> dict[str, str]:

@@ -18,11 +18,9 @@ from components.sensitivity_views import (
     work_estimate,
 )
 from components.tour import SENSITIVITY_AUTORUN
-from engine.errors import USER_ERRORS, ConfigError
-from engine.evaluation import label_words_from
-from engine.runner import HFRunner
-from engine.scoring import CALIBRATIONS, SCORERS, ScoringConfig
-from engine.sensitivity import (
+from engine.core.errors import USER_ERRORS, ConfigError
+from engine.evaluation.run import label_words_from
+from engine.experiments.sensitivity import (
     DEFAULT_KS,
     EXPERIMENTS,
     SensitivityConfig,
@@ -31,6 +29,8 @@ from engine.sensitivity import (
     max_evaluations,
     run_experiment,
 )
+from engine.model.hf_runner import HFRunner
+from engine.scoring.scorers import CALIBRATIONS, SCORERS, ScoringConfig
 
 TEMPLATE_SPLIT = "---"
 # The size input's default per experiment. Settings compared on the same draw (labels, label words,
