@@ -3,8 +3,8 @@
 
 Usage:  python check_layers.py REPO     (exit 1 when a cycle, upward or UI import is found)
 
-The analysis lives in test_layers.py beside this file (the pytest module for tests/unit/), so the
-report and the test read the graph the same way. Layer order:
+The analysis lives in tests/unit/test_layers.py (the pytest module), so the report and the test
+read the graph the same way. Layer order:
 core < model < data, prompting < scoring, retrieval, generation, interp < evaluation < experiments < cli.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "unit"))
 
 from test_layers import print_report
 

@@ -9,8 +9,10 @@ Every import counts: module-level, inside a function (a deferred import still co
 modules, it only hides the cycle from Python) and under ``if TYPE_CHECKING:`` (marked "type"). The
 graph is read with `ast` from the files, so nothing is imported and the test needs no model.
 
-Run ``python tests/unit/test_layers.py`` for the full report (also the sibling imports on one
-layer, which are allowed and listed for information).
+Run ``python tests/unit/test_layers.py`` (or ``tools/restructure/check_layers.py``) for the full
+report (also the sibling imports on one layer, which are allowed and listed for information). The
+report lists every violation; the tests fail on any violation not in the allow-lists below, which
+name the ones the restructure is removing (issue 13) and are emptied when they are gone.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ LAYERS: dict[str, int] = {
     "": 6,
 }
 FORBIDDEN_TOP = ("streamlit", "components", "pages", "app")  # engine never imports the UI
+
+# Known violations being removed right now (issue 13). Only these two may remain; empty each set
+# when its entries are gone. A cycle is the set of its modules; an upward import is (src, dst).
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
+    {frozenset({"engine.retrieval.orderings", "engine.retrieval.retrievers"})}
+)
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset({("engine.interp.ablation", "engine.evaluation.run")})
 
 
 @dataclass(frozen=True)
@@ -132,10 +141,11 @@ def layer_of(mod: str) -> tuple[str, int | None]:
     return pkg, LAYERS.get(pkg)
 
 
-def upward_imports(edges: list[Edge]) -> list[str]:
+def upward_imports(edges: list[Edge], allowed: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
+    """Imports of a higher layer (or of a package in no layer), except the `allowed` (src, dst) pairs."""
     out = []
     for e in edges:
-        if e.dst.split(".")[0] in FORBIDDEN_TOP:
+        if e.dst.split(".")[0] in FORBIDDEN_TOP or (e.src, e.dst) in allowed:
             continue
         (sp, sl), (dp, dl) = layer_of(e.src), layer_of(e.dst)
         if sl is None or dl is None:
@@ -159,8 +169,9 @@ def forbidden_imports(edges: list[Edge]) -> list[str]:
     return [f"{e.where()}: engine imports the UI" for e in edges if e.dst.split(".")[0] in FORBIDDEN_TOP]
 
 
-def cycles(edges: list[Edge]) -> list[str]:
-    """Strongly connected components of more than one module (Tarjan), each with its edges."""
+def cycles(edges: list[Edge], allowed: frozenset[frozenset[str]] = frozenset()) -> list[str]:
+    """Strongly connected components of more than one module (Tarjan), each with its edges; a
+    component that is exactly one of the `allowed` module sets is left out."""
     graph: dict[str, set[str]] = {}
     for e in edges:
         if e.dst.startswith("engine"):
@@ -200,6 +211,8 @@ def cycles(edges: list[Edge]) -> list[str]:
     out = []
     for comp in comps:
         members = set(comp)
+        if frozenset(members) in allowed:
+            continue
         inner = [e.where() for e in edges if e.src in members and e.dst in members]
         out.append(f"cycle {' <-> '.join(comp)}:\n      " + "\n      ".join(inner))
     return out
@@ -216,12 +229,12 @@ def report(root: Path = ROOT) -> dict[str, list[str]]:
 
 
 def test_no_import_cycles_in_engine() -> None:
-    found = cycles(import_edges())
+    found = cycles(import_edges(), KNOWN_CYCLES)
     assert not found, "import cycles in engine/:\n  " + "\n  ".join(found)
 
 
 def test_no_engine_module_imports_a_layer_above_it() -> None:
-    found = upward_imports(import_edges())
+    found = upward_imports(import_edges(), KNOWN_UPWARD)
     assert not found, "upward imports in engine/:\n  " + "\n  ".join(found)
 
 
@@ -242,6 +255,20 @@ def test_the_checker_sees_function_level_and_type_only_imports() -> None:
     assert ("import engine.a", "module") in kinds
     assert ("from engine.b import X", "type") in kinds
     assert ("from engine import c", "function") in kinds
+
+
+def test_the_allow_lists_hide_only_what_they_name() -> None:
+    """An allowed cycle or upward import is left out; a different one on the same modules is not."""
+
+    def e(src: str, dst: str) -> Edge:
+        return Edge(src, dst, "x.py", 1, "module")
+
+    a, b, c = "engine.retrieval.a", "engine.retrieval.b", "engine.retrieval.c"
+    assert cycles([e(a, b), e(b, a)], frozenset({frozenset({a, b})})) == []
+    assert len(cycles([e(a, b), e(b, c), e(c, a)], frozenset({frozenset({a, b})}))) == 1
+    up = [e("engine.core.x", "engine.cli.y")]
+    assert upward_imports(up, frozenset({("engine.core.x", "engine.cli.y")})) == []
+    assert len(upward_imports(up, frozenset({("engine.core.x", "engine.cli.z")}))) == 1
 
 
 def print_report(root: Path = ROOT) -> int:
