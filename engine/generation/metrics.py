@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -28,14 +29,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.core.progress import StopFn
-from engine.model.hf_runner import ProgressFn, ScoreRequest
+from engine.core.progress import ProgressFn, StopFn
+from engine.generation.config import DecodeConfig
+from engine.generation.protocol import StepModel
+from engine.generation.stream import GenerationStream
+from engine.model.protocol import ScoreRequest
 from engine.prompting.cot import GenDemo, GenFormat, build_gen_prompt, gold_completion, parse_answer
 
 if TYPE_CHECKING:
     from engine.data.gen_tasks import GenItem
-    from engine.generation.decoders import DecodeConfig, GenerationStream, StepModel
-    from engine.model.hf_runner import ModelRunner
+    from engine.model.protocol import ModelRunner
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -240,10 +243,6 @@ def evaluate_generation(
         on_step: called with (item index, its `GenerationStream`) at every decoding step, e.g.
             to show the tokens of the item under way.
     """
-    import time
-
-    from engine.generation.decoders import GenerationStream
-
     t0 = time.perf_counter()
     prompts = [
         build_gen_prompt(

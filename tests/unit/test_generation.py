@@ -354,7 +354,7 @@ class LazyModel(FunctionStepModel):
 
 def test_generation_time_excludes_loading_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first strategy of a side-by-side run used to pay for the model load (0.1 tokens/s)."""
-    import engine.generation.decoders as eg
+    import engine.generation.stream as es  # GenerationStream reads its clock there
 
     clock = [0.0]
 
@@ -362,7 +362,7 @@ def test_generation_time_excludes_loading_the_model(monkeypatch: pytest.MonkeyPa
         clock[0] += 0.01
         return clock[0]
 
-    monkeypatch.setattr(eg.time, "perf_counter", tick)
+    monkeypatch.setattr(es.time, "perf_counter", tick)
     model = LazyModel(clock, lambda p: logits(A=1.0) if len(p) < 5 else logits(eos=1.0))
     greedy = GenerationStream(model, " Q", DecodeConfig(strategy="greedy", max_new_tokens=8)).result()
     second = GenerationStream(model, " Q", DecodeConfig(strategy="greedy", max_new_tokens=8)).result()

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-import engine.generation.decoders as eg
+import engine.generation.stream as es  # GenerationStream reads its clock there
+from engine.core.progress import StopFn
 from engine.data.gen_tasks import GenItem
 from engine.generation.decoders import STRATEGIES, DecodeConfig, FunctionStepModel, GenerationStream, generate
 from engine.generation.metrics import GenEvalResult, evaluate_generation
@@ -31,7 +32,7 @@ def amateur(prefix: Sequence[int]) -> np.ndarray:
     return logits(A=1.0, B=1.0, C=1.0, D=1.0)
 
 
-def stop_after(steps: int) -> tuple[list[GenerationStream], eg.StopFn]:
+def stop_after(steps: int) -> tuple[list[GenerationStream], StopFn]:
     """A should_stop that says stop once the stream in the list has made `steps` steps."""
     box: list[GenerationStream] = []
     return box, lambda: box[0].steps >= steps
@@ -78,7 +79,7 @@ def test_on_step_sees_the_count_and_a_snapshot_and_its_time_is_not_decoding(
         clock[0] += 0.01
         return clock[0]
 
-    monkeypatch.setattr(eg.time, "perf_counter", tick)
+    monkeypatch.setattr(es.time, "perf_counter", tick)
     steps: list[int] = []
     texts: list[str] = []
 
