@@ -9,7 +9,9 @@ digit-by-digit reasoning, from a fixed list of pairs):
 * ``addition``: two-digit addition with chain-of-thought reasoning (Wei et al. 2022 format).
 
 Uploads are CSV or JSONL files with ``input`` and ``output`` columns (and optionally
-``reasoning``); problems are reported as `engine.data.datasets.DataError` with line numbers.
+``reasoning``), read by the shared reader `engine.data.uploads.read_upload`; problems are
+reported as `engine.core.errors.DataError` with line numbers. The items of the built-in tasks
+are in `engine.data.gen_task_items`.
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 import numpy as np
 
-from engine.core.errors import ConfigError, lookup
+from engine.core.errors import ConfigError, DataError, lookup
 from engine.core.fingerprint import content_fingerprint
-from engine.core.text_safety import SURROGATE_HINT, has_lone_surrogate
-from engine.data.datasets import MAX_ROWS, DataError, normalise_label, split_jsonl_lines
+from engine.data.gen_task_items import ADDITION_PAIRS as ADDITION_PAIRS  # re-exported
+from engine.data.gen_task_items import CAPITALS as CAPITALS  # re-exported
+from engine.data.gen_task_items import EN_FR as EN_FR  # re-exported
+from engine.data.gen_task_items import PAST_TENSE as PAST_TENSE  # re-exported
+from engine.data.gen_task_items import addition_reasoning as addition_reasoning  # re-exported
+from engine.data.uploads import UploadFormat, UploadSchema, column_key, lines_text, read_upload
 from engine.prompting.cot import DEFAULT_TEMPLATE, GenDemo, parse_gen_template
 from engine.prompting.prompts import PromptError
 
@@ -119,166 +125,6 @@ class GenSplit:
 
 def _items(pairs: Sequence[tuple[str, str]]) -> tuple[GenItem, ...]:
     return tuple(GenItem(a, b, "", i) for i, (a, b) in enumerate(pairs))
-
-
-EN_FR: tuple[tuple[str, str], ...] = (
-    ("house", "maison"),
-    ("cat", "chat"),
-    ("dog", "chien"),
-    ("water", "eau"),
-    ("bread", "pain"),
-    ("apple", "pomme"),
-    ("book", "livre"),
-    ("tree", "arbre"),
-    ("sun", "soleil"),
-    ("moon", "lune"),
-    ("car", "voiture"),
-    ("school", "école"),
-    ("red", "rouge"),
-    ("black", "noir"),
-    ("cheese", "fromage"),
-    ("milk", "lait"),
-    ("hand", "main"),
-    ("head", "tête"),
-    ("sea", "mer"),
-    ("window", "fenêtre"),
-    ("door", "porte"),
-    ("chair", "chaise"),
-    ("bird", "oiseau"),
-    ("flower", "fleur"),
-    ("night", "nuit"),
-    ("horse", "cheval"),
-    ("king", "roi"),
-    ("garden", "jardin"),
-    ("bed", "lit"),
-    ("egg", "œuf"),
-    ("butter", "beurre"),
-    ("wine", "vin"),
-    ("mountain", "montagne"),
-    ("hospital", "hôpital"),
-)
-
-PAST_TENSE: tuple[tuple[str, str], ...] = (
-    ("go", "went"),
-    ("eat", "ate"),
-    ("see", "saw"),
-    ("walk", "walked"),
-    ("play", "played"),
-    ("run", "ran"),
-    ("write", "wrote"),
-    ("take", "took"),
-    ("give", "gave"),
-    ("buy", "bought"),
-    ("think", "thought"),
-    ("bring", "brought"),
-    ("swim", "swam"),
-    ("sing", "sang"),
-    ("drink", "drank"),
-    ("begin", "began"),
-    ("fly", "flew"),
-    ("drive", "drove"),
-    ("speak", "spoke"),
-    ("break", "broke"),
-    ("choose", "chose"),
-    ("forget", "forgot"),
-    ("catch", "caught"),
-    ("teach", "taught"),
-    ("sleep", "slept"),
-    ("keep", "kept"),
-    ("stop", "stopped"),
-    ("cry", "cried"),
-    ("try", "tried"),
-    ("jump", "jumped"),
-    ("dance", "danced"),
-    ("cook", "cooked"),
-)
-
-CAPITALS: tuple[tuple[str, str], ...] = (
-    ("France", "Paris"),
-    ("Germany", "Berlin"),
-    ("Italy", "Rome"),
-    ("Spain", "Madrid"),
-    ("Portugal", "Lisbon"),
-    ("Japan", "Tokyo"),
-    ("China", "Beijing"),
-    ("Russia", "Moscow"),
-    ("Egypt", "Cairo"),
-    ("Canada", "Ottawa"),
-    ("Australia", "Canberra"),
-    ("Argentina", "Buenos Aires"),
-    ("Kenya", "Nairobi"),
-    ("Greece", "Athens"),
-    ("Norway", "Oslo"),
-    ("Sweden", "Stockholm"),
-    ("Finland", "Helsinki"),
-    ("Poland", "Warsaw"),
-    ("Austria", "Vienna"),
-    ("Ireland", "Dublin"),
-    ("Belgium", "Brussels"),
-    ("Turkey", "Ankara"),
-    ("India", "New Delhi"),
-    ("Thailand", "Bangkok"),
-    ("Vietnam", "Hanoi"),
-    ("South Korea", "Seoul"),
-    ("Peru", "Lima"),
-    ("Chile", "Santiago"),
-    ("Cuba", "Havana"),
-    ("Hungary", "Budapest"),
-    ("Denmark", "Copenhagen"),
-    ("Iran", "Tehran"),
-    ("Morocco", "Rabat"),
-    ("Nigeria", "Abuja"),
-    ("Czech Republic", "Prague"),
-)
-
-ADDITION_PAIRS: tuple[tuple[int, int], ...] = (
-    (23, 45),
-    (37, 48),
-    (56, 29),
-    (14, 72),
-    (68, 57),
-    (91, 34),
-    (45, 45),
-    (19, 83),
-    (62, 31),
-    (77, 66),
-    (38, 14),
-    (50, 49),
-    (26, 97),
-    (83, 18),
-    (44, 53),
-    (65, 27),
-    (12, 39),
-    (99, 11),
-    (71, 24),
-    (58, 36),
-    (33, 67),
-    (87, 95),
-    (40, 35),
-    (16, 28),
-    (74, 82),
-    (29, 64),
-    (52, 17),
-    (95, 46),
-    (61, 78),
-    (47, 21),
-)
-
-
-def addition_reasoning(a: int, b: int) -> str:
-    """Digit-by-digit reasoning for a + b (two-digit numbers), ending with the tens sum."""
-    if not (10 <= a <= 99 and 10 <= b <= 99):
-        raise ValueError(f"two-digit numbers expected, got {a} and {b}")
-    ones = a % 10 + b % 10
-    carry = ones // 10
-    tens = a // 10 + b // 10 + carry
-    if carry:
-        ones_text = f"Ones: {a % 10} + {b % 10} = {ones}, write {ones % 10} and carry 1."
-        tens_text = f"Tens: {a // 10} + {b // 10} + 1 = {tens}."
-    else:
-        ones_text = f"Ones: {a % 10} + {b % 10} = {ones}."
-        tens_text = f"Tens: {a // 10} + {b // 10} = {tens}."
-    return f"{ones_text} {tens_text}"
 
 
 def _addition_items() -> tuple[GenItem, ...]:
@@ -375,107 +221,25 @@ def split_gen_task(task: GenTask, *, n_test: int | None = None, seed: int = 0) -
 
 
 # --------------------------------------------------------------------------- uploads
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"The file is not UTF-8 text (byte {exc.start} cannot be decoded). Save it as CSV (UTF-8) or JSONL."
-        ) from None
+UPLOAD_COLUMNS = ("input", "output")
 
 
-def _cell(value: Any, column: str, line: int) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        if has_lone_surrogate(value):
-            raise DataError(f"Line {line}: `{column}` contains {SURROGATE_HINT}; fix or remove it.")
-        return value.strip()
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
-        return str(value)
-    raise DataError(
-        f"Line {line}: `{column}` must be a string or a number, got a JSON {type(value).__name__}."
+def _missing(kind: UploadFormat, missing: Sequence[str], found: Sequence[str]) -> str:
+    need = " and ".join(f"`{c}`" for c in missing)
+    names = ", ".join(dict.fromkeys(column_key(c) for c in found if c.strip())) or "none"
+    where = "The CSV header has" if kind == "CSV" else "The JSONL objects have"
+    return (
+        f"{where} no {need} column{'s' if len(missing) > 1 else ''}; columns found: {names}. "
+        "A generation file needs an `input` and an `output` column (and optionally `reasoning`)."
     )
 
 
-def _too_many_rows() -> DataError:
-    return DataError(f"The file has more than {MAX_ROWS:,} rows; upload at most {MAX_ROWS:,}.")
-
-
-def _rows_csv(text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    header: list[str] | None = None
-    rows: list[tuple[int, dict[str, Any]]] = []
-    start = 1
-    try:
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            if not record or all(not f.strip() for f in record):
-                continue
-            if header is None:
-                header = [normalise_label(c).lower() for c in record]
-                dup = sorted({c for c in header if c and header.count(c) > 1})
-                if dup:
-                    raise DataError(f"The CSV header has duplicate columns: {', '.join(dup)}.")
-                _check_columns(header, "The CSV header")
-                continue
-            if len(record) != len(header):
-                raise DataError(
-                    f"Malformed CSV: line {line} has {len(record)} fields but the header has {len(header)}. "
-                    "Put texts that contain the delimiter in double quotes."
-                )
-            if len(rows) >= MAX_ROWS:
-                raise _too_many_rows()
-            rows.append((line, dict(zip(header, record, strict=True))))
-    except csv.Error as exc:
-        raise DataError(f"Malformed CSV: the row starting on line {start}: {exc}.") from None
-    if header is None:
-        raise DataError(
-            "The file has no header row; the first line must name the `input` and `output` columns."
-        )
-    return rows
-
-
-def _check_columns(columns: Sequence[str], where: str) -> None:
-    missing = [c for c in UPLOAD_COLUMNS if c not in columns]
-    if missing:
-        found = ", ".join(c for c in columns if c) or "none"
-        need = " and ".join(f"`{c}`" for c in missing)
-        raise DataError(
-            f"{where} has no {need} column{'s' if len(missing) > 1 else ''}; columns found: {found}. "
-            "A generation file needs an `input` and an `output` column (and optionally `reasoning`)."
-        )
-
-
-def _rows_jsonl(text: str) -> list[tuple[int, dict[str, Any]]]:
-    rows: list[tuple[int, dict[str, Any]]] = []
-    for line_no, line in enumerate(split_jsonl_lines(text), start=1):
-        if not line.strip():
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise _too_many_rows()
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"Malformed JSONL: line {line_no} is not valid JSON ({exc.msg}, column {exc.colno})."
-            ) from None
-        except RecursionError:
-            raise DataError(f"Malformed JSONL: line {line_no} is nested too deeply.") from None
-        if not isinstance(obj, dict):
-            raise DataError(
-                f"Malformed JSONL: line {line_no} holds a JSON {type(obj).__name__}; each line must be an object "
-                'like {"input": "...", "output": "..."}.'
-            )
-        if any(has_lone_surrogate(str(k)) for k in obj):
-            raise DataError(f"Line {line_no}: a field name contains {SURROGATE_HINT}; fix or remove it.")
-        rows.append((line_no, {normalise_label(str(k)).lower(): v for k, v in obj.items()}))
-    if rows:
-        keys = sorted({k for _, r in rows for k in r})
-        _check_columns(keys, "The JSONL objects")
-    return rows
+GENERATION_SCHEMA = UploadSchema(
+    columns=UPLOAD_COLUMNS,
+    example='{"input": "...", "output": "..."}',
+    missing=_missing,
+    detect_encoding=False,
+)
 
 
 def gen_items_to_jsonl(items: Sequence[GenItem]) -> str:
@@ -502,12 +266,6 @@ def gen_items_to_csv(items: Sequence[GenItem]) -> str:
     return out.getvalue()
 
 
-def _line_list(lines: Sequence[int]) -> str:
-    shown = ", ".join(str(n) for n in lines[:5])
-    more = f" and {len(lines) - 5} more" if len(lines) > 5 else ""
-    return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
-
-
 def parse_gen_upload(
     data: bytes,
     filename: str,
@@ -527,51 +285,27 @@ def parse_gen_upload(
         DataError: with a message for the user (missing columns, empty cells with their line
             numbers, malformed rows, wrong encoding, too large).
     """
-    base = PurePath(filename).name or "upload"
-    suffix = PurePath(base).suffix.lower()
-    if suffix in {".xlsx", ".xls", ".ods", ".parquet"}:
-        raise DataError(f"{suffix} files are not supported; export the data as CSV (UTF-8) or JSONL.")
-    if len(data) > max_bytes:
-        raise DataError(f"The file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit.")
-    text = _decode(data)
-    if not text.strip():
-        raise DataError("The file is empty.")
-    content = text.lstrip()
-    if suffix in {".jsonl", ".ndjson", ".json"} or (
-        suffix not in {".csv", ".tsv"} and content.startswith("{")
-    ):
-        if content.startswith("["):
-            raise DataError("The file is a JSON array; upload JSON Lines instead (one object per line).")
-        rows, kind = _rows_jsonl(text), "JSONL"
-    else:
-        first = content.splitlines()[0]
-        delimiter = "\t" if suffix == ".tsv" else ","
-        if delimiter not in first:
-            delimiter = next((d for d in ("\t", ";", "|") if d in first), delimiter)
-        rows, kind = _rows_csv(text, delimiter), "CSV"
-    if not rows:
-        raise DataError(f"The {kind} file has no data rows.")
+    table = read_upload(data, filename, GENERATION_SCHEMA, max_bytes=max_bytes)
+    base, kind = table.base, table.kind
     items: list[GenItem] = []
     empty_in: list[int] = []
     empty_out: list[int] = []
     too_long: list[int] = []
-    for i, (line, fields) in enumerate(rows):
-        inp = _cell(fields.get("input"), "input", line)
-        out = _cell(fields.get("output"), "output", line)
-        reasoning = _cell(fields.get("reasoning"), "reasoning", line)
+    for i, row in enumerate(table.rows):
+        inp, out, reasoning = row.cell("input"), row.cell("output"), row.cell("reasoning")
         if not inp:
-            empty_in.append(line)
+            empty_in.append(row.line)
         if not out:
-            empty_out.append(line)
+            empty_out.append(row.line)
         if max(len(inp), len(out), len(reasoning)) > max_chars:
-            too_long.append(line)
+            too_long.append(row.line)
         items.append(GenItem(inp, out, reasoning, i))
     if empty_in:
-        raise DataError(f"Empty `input` on {_line_list(empty_in)}; fill in or remove these rows.")
+        raise DataError(f"Empty `input` on {lines_text(empty_in)}; fill in or remove these rows.")
     if empty_out:
-        raise DataError(f"Empty `output` on {_line_list(empty_out)}; fill in or remove these rows.")
+        raise DataError(f"Empty `output` on {lines_text(empty_out)}; fill in or remove these rows.")
     if too_long:
-        raise DataError(f"Cells longer than {max_chars:,} characters on {_line_list(too_long)}.")
+        raise DataError(f"Cells longer than {max_chars:,} characters on {lines_text(too_long)}.")
     if len(items) < 2:
         raise DataError("The file has one row; at least 2 are needed (a demonstration and a query).")
     has_reasoning = all(it.reasoning for it in items)

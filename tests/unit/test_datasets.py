@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.data import benchmarks, loading
 from engine.data import datasets as D
 from engine.data.datasets import DataError, Dataset, Example, parse_user_data, split_dataset
 
@@ -63,21 +64,21 @@ def test_read_table_rejects_gadget_and_bad_shape(tmp_path: Path) -> None:
     gadget = tmp_path / "evil.dataset"
     gadget.write_bytes(pickle.dumps([(["x"], 0), _Gadget()]))
     with pytest.raises(DataError, match="could not be read safely"):
-        D._read_table(gadget)
+        loading.read_table(gadget)
     bad = tmp_path / "bad.dataset"
     bad.write_bytes(pickle.dumps([(["x"], 0), ("not a list", 1)]))
     with pytest.raises(DataError, match="row 1"):
-        D._read_table(bad)
+        loading.read_table(bad)
     with pytest.raises(DataError, match="missing"):
-        D._read_table(tmp_path / "nope.dataset")
+        loading.read_table(tmp_path / "nope.dataset")
 
 
 def test_examples_from_table_joins_strips_and_dedupes() -> None:
     table = [([" a ", "b"], 0), (["  "], 1), (["a", "b "], 1), (["c"], 1)]
-    examples = D._examples_from_table(table, ("neg", "pos"), "none", "t")
+    examples = benchmarks._examples_from_table(table, ("neg", "pos"), "none", "t")
     assert examples == (Example("a\nb", "neg", 0), Example("c", "pos", 3))
     with pytest.raises(DataError, match="label index 2"):
-        D._examples_from_table([(["x"], 2)], ("neg", "pos"), "none", "t")
+        benchmarks._examples_from_table([(["x"], 2)], ("neg", "pos"), "none", "t")
 
 
 # --- registry ----------------------------------------------------------------------------------------------
@@ -117,12 +118,12 @@ def _fields(ds: Dataset) -> dict[str, typing.Any]:
 
 
 def test_cleaners() -> None:
-    news = D._clean_news(
+    news = benchmarks._clean_news(
         "Shares \\$41 up #39;s &lt;b&gt;bold&lt;/b&gt; quot;hi quot; AT&amp;T\\Wall  St result;"
     )
     assert news == 'Shares $41 up \'s bold "hi " AT&T Wall St result;'
-    assert D._clean_ptb("a -lrb- b -rrb- 1\\/2 \\*") == "a ( b ) 1/2 *"
-    assert D._clean_tweet("a &amp; b\\nc") == "a & b c"
+    assert benchmarks._clean_ptb("a -lrb- b -rrb- 1\\/2 \\*") == "a ( b ) 1/2 *"
+    assert benchmarks._clean_tweet("a &amp; b\\nc") == "a & b c"
 
 
 # --- split -------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import engine.data.datasets as datasets
+import engine.data.uploads as uploads
 from engine.data.datasets import MAX_LABELS, MAX_ROWS, MAX_UPLOAD_BYTES, DataError, parse_user_data
 from engine.data.gen_tasks import parse_gen_upload
 
@@ -38,10 +38,10 @@ def test_label_cap_is_a_data_error() -> None:
 
 
 def test_byte_cap_is_checked_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_decode(_data: bytes) -> tuple[str, str]:
+    def no_decode(_data: bytes, *, detect: bool = True) -> tuple[str, str]:
         raise AssertionError("decoded a file over the byte cap")
 
-    monkeypatch.setattr(datasets, "_decode", no_decode)
+    monkeypatch.setattr(uploads, "decode", no_decode)
     with pytest.raises(DataError, match=r"over the 20\.0 MB limit"):
         parse_user_data(b"x" * (MAX_UPLOAD_BYTES + 1), "big.csv")
 
