@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from typing import Any, Literal
 
 from engine.core.errors import ModelLoadError as ModelLoadError  # re-exported: its historic home
 from engine.core.text_safety import has_lone_surrogate
+from engine.model.hf_loading import load_model, load_tokenizer
 from engine.model.hf_runner import HFRunner, ProgressFn, pick_device
 from engine.model.load_times import record_load
 
@@ -43,6 +45,9 @@ STEP_DEQUANTISE = "Dequantising the GGUF weights (first load only)..."
 STEP_SAVE = "Saving the weights for the next loads (first load only)..."
 STEP_LOAD = "Loading weights..."
 LOAD_STEPS = (STEP_TOKENIZER, STEP_DEQUANTISE, STEP_SAVE, STEP_LOAD)
+# what reading weights raises when a file is missing, unreadable or not a model
+_READ_ERRORS = (OSError, ValueError, KeyError, RuntimeError)
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,40 +238,13 @@ def weight_cache_path(gguf: Path) -> Path:
     return cache_dir() / "weights" / file_sha256(gguf)
 
 
-def _load_tokenizer(path: Path, gguf_file: str | None = None) -> Any:
-    from transformers import AutoTokenizer
-
-    if gguf_file is None and (path / "tokenizer.json").exists():
-        from transformers import PreTrainedTokenizerFast
-
-        cfg_path = path / "tokenizer_config.json"
-        kwargs: dict[str, Any] = {}
-        if cfg_path.exists():
-            cfg = json.loads(cfg_path.read_text())
-            for key in ("bos_token", "eos_token", "pad_token", "unk_token", "add_bos_token", "add_eos_token"):
-                if key in cfg and cfg[key] is not None:
-                    kwargs[key] = cfg[key]
-            if cfg.get("chat_template"):
-                kwargs["chat_template"] = cfg["chat_template"]
-        chat = path / "chat_template.jinja"
-        if chat.exists() and "chat_template" not in kwargs:
-            kwargs["chat_template"] = chat.read_text()
-        try:
-            return PreTrainedTokenizerFast(tokenizer_file=str(path / "tokenizer.json"), **kwargs)
-        except Exception:
-            pass
-    if gguf_file is not None:
-        return AutoTokenizer.from_pretrained(str(path), gguf_file=gguf_file, trust_remote_code=False)
-    return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
-
-
 def _dequantise_to_cache(gguf: Path, target: Path, progress: ProgressFn | None) -> None:
     """Loads a GGUF file with transformers (dequantising it) and saves fp32 safetensors."""
     from transformers import AutoModelForCausalLM
 
     if progress:
         progress(0.02, STEP_TOKENIZER)
-    tokenizer = _load_tokenizer(gguf.parent, gguf_file=gguf.name)
+    tokenizer = load_tokenizer(gguf.parent, gguf_file=gguf.name)
     if progress:
         progress(0.7, STEP_DEQUANTISE)
     model: Any = AutoModelForCausalLM.from_pretrained(
@@ -313,51 +291,73 @@ def load_runner(
     if lean is None:
         lean = os.environ.get("ICL_LEAN", "1") != "0"
     t0 = time.perf_counter()
-    first = False  # a first load converts a GGUF file; its wall time is recorded apart
     try:
-        if source.kind == "gguf":
-            if use_cache:
-                target = weight_cache_path(source.path)
-                if not (target / "config.json").exists():
-                    first = True
-                    _dequantise_to_cache(source.path, target, progress)
-                model_dir, gguf_file = target, None
-            else:
-                model_dir, gguf_file = source.path.parent, source.path.name
-        else:
-            model_dir, gguf_file = source.path, None
+        model_dir, gguf_file, first = _weights_on_disk(source, use_cache, progress)
         if progress:
             progress(0.95, STEP_LOAD)
         if gguf_file is None and lean and _lean_supported(model_dir):
             # fast start: score with the lean Llama now, load the transformers model on first need
             from engine.model.lean_llama import load_lean_llama
 
-            lean_model = load_lean_llama(model_dir, dev)
-            tokenizer = _load_tokenizer(model_dir, None)
-            record_load(cache_dir(), name, "first" if first else "cached", time.perf_counter() - t0)
-            if progress:
-                progress(1.0, f"Loaded {name} in {time.perf_counter() - t0:.1f} s on {dev}.")
-            return HFRunner(
-                None,
-                tokenizer,
-                name=name,
-                source=str(source.path),
-                device=dev,
-                lean=lean_model,
-                load_model=lambda: _load_full(name, model_dir, dev),
-            )
-        model = _load_model(model_dir, gguf_file)
-        tokenizer = _load_tokenizer(model_dir, gguf_file)
+            lean_model, model = load_lean_llama(model_dir, dev), None
+        else:
+            lean_model, model = None, load_model(model_dir, gguf_file)
+        tokenizer = load_tokenizer(model_dir, gguf_file)
     except ModelLoadError:
         raise
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except Exception as exc:
+        if name not in MODELS:  # typed by the user: one message whatever failed (issue 12)
+            raise _not_loadable_logged(name, exc) from None
+        if not isinstance(exc, _READ_ERRORS):
+            raise  # a bug, not a bad file: its own traceback
         raise ModelLoadError(f"Could not load model '{name}': {exc}") from exc
-    model.to(dev)
-    model.eval()
-    record_load(cache_dir(), name, "first" if first else "cached", time.perf_counter() - t0)
+    if model is None:
+        runner = HFRunner(
+            None,
+            tokenizer,
+            name=name,
+            source=str(source.path),
+            device=dev,
+            lean=lean_model,
+            load_model=lambda: _load_full(name, model_dir, dev),
+        )
+    else:
+        model.to(dev)
+        model.eval()
+        runner = HFRunner(model, tokenizer, name=name, source=str(source.path), device=dev)
+    seconds = time.perf_counter() - t0
+    record_load(cache_dir(), name, "first" if first else "cached", seconds)  # the one exit of a load
     if progress:
-        progress(1.0, f"Loaded {name} in {time.perf_counter() - t0:.1f} s on {dev}.")
-    return HFRunner(model, tokenizer, name=name, source=str(source.path), device=dev)
+        progress(1.0, f"Loaded {name} in {seconds:.1f} s on {dev}.")
+    return runner
+
+
+def _weights_on_disk(
+    source: ModelSource, use_cache: bool, progress: ProgressFn | None
+) -> tuple[Path, str | None, bool]:
+    """(model directory, GGUF file name in it or None, whether this was a first load).
+
+    A GGUF model is dequantised into the weight cache on its first load (minutes), unless
+    `use_cache` is False (then transformers reads the GGUF file itself on every load)."""
+    if source.kind != "gguf":
+        return source.path, None, False
+    if not use_cache:
+        return source.path.parent, source.path.name, False
+    target = weight_cache_path(source.path)
+    first = not (target / "config.json").exists()
+    if first:
+        _dequantise_to_cache(source.path, target, progress)
+    return target, None, first
+
+
+def _not_loadable_logged(name: str, exc: Exception) -> ModelLoadError:
+    """`_not_loadable`'s words for a name the user typed that `resolve` found but that failed to load.
+
+    Why: a file that exists but does not load must read like one that does not exist, or the app
+    tells anyone which paths exist on the server (issue 12). The reason goes to the server's log.
+    """
+    _log.warning("Loading model %r failed; the user is told it cannot be loaded.", name, exc_info=exc)
+    return _not_loadable(name)
 
 
 def _lean_supported(model_dir: Path) -> bool:
@@ -369,21 +369,12 @@ def _lean_supported(model_dir: Path) -> bool:
 def _load_full(name: str, model_dir: Path, device: str) -> Any:
     """The transformers model of a runner that started on the lean path (see `HFRunner.model`)."""
     try:
-        model = _load_model(model_dir, None)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        model = load_model(model_dir, None)
+    except _READ_ERRORS as exc:
         raise ModelLoadError(f"Could not load model '{name}': {exc}") from exc
     model.to(device)
     model.eval()
     return model
-
-
-def _load_model(model_dir: Path, gguf_file: str | None) -> Any:
-    from transformers import AutoModelForCausalLM
-
-    kwargs: dict[str, Any] = {"trust_remote_code": False, "attn_implementation": "eager", "dtype": "float32"}
-    if gguf_file is not None:
-        return AutoModelForCausalLM.from_pretrained(str(model_dir), gguf_file=gguf_file, **kwargs)
-    return AutoModelForCausalLM.from_pretrained(str(model_dir), use_safetensors=True, **kwargs)
 
 
 def model_identity(name: str) -> str:
