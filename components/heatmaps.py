@@ -247,10 +247,29 @@ def layer_profile(by_layer: Mapping[str, np.ndarray]) -> go.Figure:
     return fig
 
 
-def ablation_bars(summary: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """Accuracy and mean P(gold) per condition (no ablation, top heads, random heads)."""
+def ablation_bars(
+    summary: Sequence[Mapping[str, Any]], accuracy_ci: Sequence[tuple[float, float]] | None = None
+) -> go.Figure:
+    """Accuracy and mean P(gold) per condition (no ablation, top heads, random heads).
+
+    Args:
+        summary: `AblationResult.summary` rows.
+        accuracy_ci: per row, the (low, high) interval of the accuracy (`AblationResult.
+            accuracy_intervals`: Wilson 95 %), drawn as error bars; None draws none.
+    """
     names = [str(r["condition"]) for r in summary]
     hover = [str(r.get("heads", "")) or "-" for r in summary]
+    acc = [float(r["accuracy"]) for r in summary]
+    error_y: dict[str, Any] | None = None
+    if accuracy_ci is not None:
+        if len(accuracy_ci) != len(acc):
+            raise ValueError("accuracy_ci needs one interval per summary row")
+        error_y = {
+            "type": "data",
+            "symmetric": False,
+            "array": [max(hi - a, 0.0) for a, (_lo, hi) in zip(acc, accuracy_ci, strict=True)],
+            "arrayminus": [max(a - lo, 0.0) for a, (lo, _hi) in zip(acc, accuracy_ci, strict=True)],
+        }
     fig = go.Figure(
         [
             go.Bar(
@@ -259,6 +278,7 @@ def ablation_bars(summary: Sequence[Mapping[str, Any]]) -> go.Figure:
                 y=[r["accuracy"] for r in summary],
                 customdata=hover,
                 text=[f"{r['accuracy']:.3f}" for r in summary],
+                error_y=error_y,
                 hovertemplate=t("%{x}<br>accuracy %{y:.3f}<br>heads: %{customdata}<extra></extra>"),
             ),
             go.Bar(

@@ -21,6 +21,12 @@ ZH_ATTENTION: dict[str, str] = {
     "so the drops below compare like with like; press **Run the ablation** to run them all.": "在 {total} 个查询中完成 {done} 个后停止:部分结果。"
     "每种条件都在同样的 {done} 个查询上运行,因此下面的下降值是同类比较;请按 **运行消融实验** 运行全部查询。",
     # components/ablation_views.py
+    "Error bars: the Wilson 95 % interval of each accuracy on its own.": "误差线:每个准确率各自的 Wilson 95% 区间。",
+    # components/attention_views.py (the long-prompt gate; its warning is the Prompt Lab's)
+    "running it with attention patterns": "带注意力模式运行它",
+    "The long prompt was not run: shorten it in the Prompt Lab, or ask again.": "这个长提示词没有运行:"
+    "请在提示词实验室中缩短它,或重新估计。",
+    "Estimate again": "重新估计",
     "**{name}**: accuracy drop **{drop:+.3f}** (95 % interval {lo:+.3f} … {hi:+.3f}; {lost} of {n} queries "
     "went from right to wrong, {gained} from wrong to right; McNemar exact p = {p:.3f}). Mean P(gold label) "
     "drop {pdrop:+.3f} (bootstrap 95 % interval {plo:+.3f} … {phi:+.3f}).": "**{name}**:准确率下降 **{drop:+.3f}**"

@@ -63,7 +63,8 @@ def _ablation(args: argparse.Namespace, runner: Any, scores: Any) -> dict[str, A
     from engine.core.errors import lookup
     from engine.data.datasets import load_dataset, split_dataset
     from engine.evaluation.run import EvalConfig, label_words_from
-    from engine.interp.ablation import AblationConfig, ablation_experiment, top_vs_random
+    from engine.experiments.ablation import AblationConfig, ablation_experiment
+    from engine.interp.ablation import top_vs_random
     from engine.prompting.prompts import PromptFormat
     from engine.scoring.scorers import ScoringConfig
 

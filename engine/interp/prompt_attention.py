@@ -30,6 +30,7 @@ import numpy as np
 
 from engine.core.errors import ConfigError
 from engine.model.hf_runner import AttentionResult, ModelRunner, SequenceLogprobs
+from engine.model.protocol import SpanRequest
 from engine.prompting.prompts import Prompt, label_continuation
 
 BOS_PART = "BOS"
@@ -182,6 +183,20 @@ def prompt_attention(runner: ModelRunner, prompt: Prompt) -> tuple[AttentionResu
         raise ConfigError("The prompt is empty.")
     att = runner.attention(text)
     return att, attention_by_part(att, prompt, text)
+
+
+def prompt_attention_requests(runner: ModelRunner, prompt: Prompt) -> list[SpanRequest]:
+    """The forward passes the analysis of `prompt` makes, as span requests for `engine.model.cost`.
+
+    Two full passes over the prompt without trailing spaces (the text `prompt_attention` runs):
+    one with attention patterns, one for every token's log-prob (`sequence_logprobs`). Empty for
+    an empty prompt (which `prompt_attention` refuses).
+    """
+    text = label_continuation(prompt.text, "")[0]
+    ids = tuple(runner.encode(text)) if text else ()
+    if not ids:
+        return []
+    return [SpanRequest(ids, 1), SpanRequest(ids, 1)]
 
 
 def surprisal_by_demo(seq: SequenceLogprobs, prompt: Prompt) -> list[dict[str, float | int]]:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import engine.interp.ablation as ablation
+import engine.experiments.ablation as ablation
 from tests.app.conftest import new_app
 
 PAGE = "pages/attention.py"

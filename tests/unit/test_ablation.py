@@ -214,7 +214,8 @@ def _toy_task() -> tuple[list[Any], list[Any], Any]:
 
 def test_ablation_experiment_matches_manual_runs_and_leaves_the_model_intact(tiny: HFRunner) -> None:
     from engine.evaluation.run import evaluate
-    from engine.interp.ablation import AblationConfig, HeadSet, ablation_experiment
+    from engine.experiments.ablation import AblationConfig, ablation_experiment
+    from engine.interp.ablation import HeadSet
 
     pool, queries, cfg = _toy_task()
     layer0 = HeadSet("layer 0", ((0, 0), (0, 1), (0, 2), (0, 3)))
@@ -249,7 +250,8 @@ def test_ablation_experiment_matches_manual_runs_and_leaves_the_model_intact(tin
 
 
 def test_ablation_experiment_mean_mode_and_config_validation(tiny: HFRunner) -> None:
-    from engine.interp.ablation import AblationConfig, HeadSet, ablation_experiment
+    from engine.experiments.ablation import AblationConfig, ablation_experiment
+    from engine.interp.ablation import HeadSet
 
     pool, queries, cfg = _toy_task()
     res = ablation_experiment(tiny, pool, queries, cfg, AblationConfig((HeadSet("h", ((0, 1),)),), "mean", 2))

@@ -12,7 +12,8 @@ from scipy.stats import binomtest
 from engine.core.errors import ConfigError
 from engine.data.datasets import Example
 from engine.evaluation.run import EvalConfig, EvalResult, QueryResult, compute_metrics
-from engine.interp.ablation import AblationConfig, AblationResult, HeadSet, ablation_experiment, paired_drop
+from engine.experiments.ablation import AblationConfig, AblationResult, ablation_experiment, paired_drop
+from engine.interp.ablation import HeadSet
 from engine.model.hf_runner import HFRunner
 from engine.prompting.prompts import PromptFormat
 from tests.unit.test_heads_model import tiny_llama
@@ -202,3 +203,18 @@ def test_the_page_says_when_a_drop_is_within_noise(monkeypatch: pytest.MonkeyPat
     down = paired_drop(*_pair(40, 9, 1))
     assert verdict_text(down).startswith("Beyond noise") and "needs these heads" in verdict_text(down)
     assert "No query changed" in verdict_text(paired_drop(*_pair(40, 0, 0)))
+
+
+def test_accuracy_intervals_are_the_wilson_intervals_of_each_condition() -> None:
+    from engine.core.stats import wilson
+    from engine.experiments.ablation import AblationRun
+
+    base, abl = _pair(40, 8, 1)
+    res = AblationResult(AblationConfig(SETS[:1]), base, (AblationRun(SETS[0], abl),))
+    cis = res.accuracy_intervals()
+    right_base = sum(q.pred == q.gold for q in base.queries)
+    right_abl = sum(q.pred == q.gold for q in abl.queries)
+    assert right_base - right_abl == 7
+    assert cis == [wilson(right_base, 40), wilson(right_abl, 40)]
+    for (lo, hi), row in zip(cis, res.summary(), strict=True):
+        assert lo < row["accuracy"] < hi

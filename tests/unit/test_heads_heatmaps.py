@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from components.heatmaps import (
     ablation_bars,
@@ -78,3 +79,19 @@ def test_token_html_escapes_and_colours_by_surprisal() -> None:
     assert "no prediction" in out and "p = 0.9900" in out
     assert "rgba(220,50,47,0.90)" in out  # saturated red for 12 nats
     assert "↵<br>" in out
+
+
+def test_ablation_bars_draw_each_accuracy_with_its_interval() -> None:
+    summary = [
+        {"condition": "no ablation", "heads": "", "accuracy": 0.75, "mean_true_prob": 0.6},
+        {"condition": "top-2", "heads": "L1H1 L2H0", "accuracy": 0.5, "mean_true_prob": 0.5},
+    ]
+    fig = ablation_bars(summary, [(0.6, 0.85), (0.3, 0.7)])
+    err = fig.data[0].error_y
+    assert err.type == "data" and err.symmetric is False
+    assert list(err.array) == pytest.approx([0.10, 0.20])  # up to the interval's top
+    assert list(err.arrayminus) == pytest.approx([0.15, 0.20])  # down to its bottom
+    assert fig.data[1].error_y.array is None  # P(gold) has no interval drawn
+    assert ablation_bars(summary).data[0].error_y.array is None  # no intervals given: no bars
+    with pytest.raises(ValueError, match="one interval per"):
+        ablation_bars(summary, [(0.0, 1.0)])

@@ -123,3 +123,15 @@ def test_surprisal_by_demo_by_hand() -> None:
     assert rows[1]["label_surprisal"] == pytest.approx(after_cue)
     # "\n\nReview:" " great" " film" "\nSentiment:" are uniform, the label is cued
     assert rows[0]["mean_surprisal"] == pytest.approx((4 * uniform + after_cue) / 5)
+
+
+def test_prompt_attention_requests_are_two_passes_over_the_analysed_text() -> None:
+    from engine.interp.prompt_attention import prompt_attention_requests
+
+    runner = FakeRunner([], n_layers=2, n_heads=3, attention_fn=final_row_pattern)
+    prompt = build_prompt(FMT, DEMOS, "nice acting", WORDS)
+    reqs = prompt_attention_requests(runner, prompt)
+    att, pa = prompt_attention(runner, prompt)
+    assert len(reqs) == 2
+    assert all(r.ids == tuple(runner.encode(pa.text)) and r.start == 1 for r in reqs)
+    assert len(reqs[0].ids) == len(att.tokens) == 16  # the tokens the analysis runs (BOS first)
