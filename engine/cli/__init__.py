@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "generate": "engine.cli.generate",
     "rank": "engine.cli.rank",
     "models": "engine.cli.models",
+    "benchmark": "engine.cli.benchmark",
 }
 
 
