@@ -17,29 +17,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
+from engine.cli.common import (
+    ProgressBar,
+    add_device_argument,
+    add_model_argument,
+    add_seed_argument,
+    load_model,
+    unescape,
+)
 from engine.core.errors import ConfigError
 from engine.retrieval import retrievers as retrieval
 
 HELP = "evaluate in-context classification (direct / ppl / channel scoring, calibration) on a test set"
 
 
-def _unescape(text: str | None) -> str | None:
-    """Lets a shell user write \\n and \\t in --template / --instruction / --separator."""
-    if text is None:
-        return None
-    return text.replace("\\n", "\n").replace("\\t", "\t")
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.model.registry import DEFAULT_MODEL
     from engine.scoring.scorers import CALIBRATIONS, SCORERS
 
-    parser.add_argument(
-        "--model", default=DEFAULT_MODEL, help="registered model, local dir, .gguf or cached HF id"
-    )
+    add_model_argument(parser, "registered model, local dir, .gguf or cached HF id")
     data = parser.add_argument_group("data (a benchmark, or your own pool and test files)")
     data.add_argument("--dataset", default=None, help="benchmark name (default sst2 unless --pool/--test)")
     data.add_argument("--pool", type=Path, default=None, help="JSONL/CSV with text,label: demonstrations")
@@ -51,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--normalize", default="sum", choices=["sum", "mean"], help="direct/channel: sum or mean over tokens"
     )
     parser.add_argument("--n-test", type=int, default=200, help="test queries (first rows of --test)")
-    parser.add_argument("--seed", type=int, default=0)
+    add_seed_argument(parser)
     parser.add_argument("--out", type=Path, default=None, help="write one JSON line per query here")
     parser.add_argument("--demos", default="per-query", choices=["per-query", "shared"])
     parser.add_argument("--retrieval", default="random", choices=list(retrieval.RETRIEVERS))
@@ -72,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="label words: 'w1,w2,...' in label order, or 'name=word,name=word'",
     )
     parser.add_argument("--channel-template", default=None, help="channel template ({label} before {text})")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    add_device_argument(parser)
     parser.add_argument(
         "--plain", action="store_true", help="no prefix sharing (one forward per text), for comparison"
     )
@@ -113,32 +110,9 @@ def parse_fixed(spec: str, n_pool: int) -> tuple[int, ...]:
     return out
 
 
-class Bar:
-    """A one-line progress bar on stderr."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.t0 = time.perf_counter()
-        self.last = -1.0
-
-    def __call__(self, frac: float, msg: str) -> None:
-        if self.quiet or (frac - self.last < 0.01 and frac < 1.0):
-            return
-        self.last = frac
-        width = 30
-        fill = round(frac * width)
-        sys.stderr.write(
-            f"\r[{'#' * fill}{'.' * (width - fill)}] {frac * 100:5.1f}% {time.perf_counter() - self.t0:6.1f}s {msg[:40]:40}"
-        )
-        if frac >= 1.0:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     from engine.data.datasets import load_dataset, parse_user_data, split_dataset
     from engine.evaluation.run import EvalConfig, evaluate
-    from engine.model.registry import load_runner
     from engine.prompting.prompts import DEFAULT_SEPARATOR, PromptFormat
     from engine.scoring.scorers import ScoringConfig
 
@@ -164,16 +138,16 @@ def run(args: argparse.Namespace) -> int:
         pool, test = split.pool, split.test
 
     fmt = PromptFormat(
-        template=_unescape(args.template) or ds.template,
-        instruction=ds.instruction if args.instruction is None else str(_unescape(args.instruction)),
-        separator=DEFAULT_SEPARATOR if args.separator is None else str(_unescape(args.separator)),
+        template=unescape(args.template) if args.template else ds.template,
+        instruction=ds.instruction if args.instruction is None else unescape(args.instruction),
+        separator=DEFAULT_SEPARATOR if args.separator is None else unescape(args.separator),
     )
     cfg = EvalConfig(
         fmt=fmt,
         label_words=parse_label_words(args.label_words, ds.label_names, ds.label_words),
         k=args.k,
         scoring=ScoringConfig(
-            args.scoring, args.calibration, args.normalize, _unescape(args.channel_template)
+            args.scoring, args.calibration, args.normalize, unescape(args.channel_template)
         ),
         demos=args.demos,
         retrieval=args.retrieval,
@@ -181,10 +155,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         fixed=parse_fixed(args.fixed, len(pool)),
     )
-    bar = Bar(args.quiet)
-    if not args.quiet:
-        print(f"loading {args.model}...", file=sys.stderr)
-    runner = load_runner(args.model, device=args.device)
+    bar = ProgressBar(args.quiet)
+    runner = load_model(args.model, args.device, quiet=args.quiet)
     result = evaluate(runner, pool, test, cfg, fast=not args.plain, progress=bar)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,20 +16,25 @@ import argparse
 import json
 import sys
 
+from engine.cli.common import (
+    add_device_argument,
+    add_json_argument,
+    add_model_argument,
+    add_seed_argument,
+    load_model,
+)
 from engine.generation.decoders import STRATEGIES, DecodeConfig, GenerationStream, HFStepModel
 
 HELP = "generate text from a prompt with a decoding strategy (greedy, beam, sample, contrastive)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model", default="smollm2-135m", help="registered name, local dir, .gguf or cached HF id"
-    )
+    add_model_argument(parser)
     parser.add_argument("--prompt", required=True, help="the text to continue")
     parser.add_argument("--strategy", choices=STRATEGIES, default="greedy")
     parser.add_argument("--max-new-tokens", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0, help="sampler seed (sample)")
-    parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout")
+    add_seed_argument(parser, "sampler seed (sample)")
+    add_json_argument(parser, "print only the JSON result on stdout")
     parser.add_argument(
         "--stop", action="append", default=[], help="stop sequence (repeatable); \\n is a newline"
     )
@@ -45,12 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amateur-model", default=None, help="a smaller model sharing the tokenizer")
     parser.add_argument("--amateur-temperature", type=float, default=1.0)
     parser.add_argument("--no-eos", action="store_true", help="do not stop at the end-of-sequence token")
-    parser.add_argument("--device", default=None, help="cpu, cuda or auto (default)")
+    add_device_argument(parser, "cpu, cuda or auto (default)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.model.registry import load_runner
-
     cfg = DecodeConfig(
         strategy=args.strategy,
         max_new_tokens=args.max_new_tokens,
@@ -68,9 +71,8 @@ def run(args: argparse.Namespace) -> int:
         amateur_temperature=args.amateur_temperature,
         stop_at_eos=not args.no_eos,
     )
-    print(f"loading {args.model}...", file=sys.stderr)
-    runner = load_runner(args.model, device=args.device)
-    amateur = load_runner(args.amateur_model, device=args.device) if args.amateur_model else None
+    runner = load_model(args.model, args.device)
+    amateur = load_model(args.amateur_model, args.device, quiet=True) if args.amateur_model else None
     stream = GenerationStream(HFStepModel(runner, amateur), args.prompt, cfg)
     for tok in stream:
         if not args.json:

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from engine.cli.common import add_device_argument, add_json_argument, add_model_argument, load_model
 from engine.experiments.ranking import SCORE_KINDS, Candidate, RankConfig, rank_responses
 
 HELP = "rank candidate responses to an instruction by log P(response | instruction), with a contrastive loss"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model", default="smollm2-135m", help="registered name, local dir, .gguf or cached HF id"
-    )
+    add_model_argument(parser)
     parser.add_argument("--instruction", required=True)
     parser.add_argument("--good", nargs="+", default=[], help="responses marked good")
     parser.add_argument("--bad", nargs="*", default=[], help="responses marked bad")
@@ -49,15 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     chat.add_argument(
         "--no-chat-template", dest="chat", action="store_false", help="plain Instruction/Response layout"
     )
-    parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout")
-    parser.add_argument("--device", default=None, help="cpu, cuda or auto (default)")
+    add_json_argument(parser, "print only the JSON result on stdout")
+    add_device_argument(parser, "cpu, cuda or auto (default)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.model.registry import load_runner
-
-    print(f"loading {args.model}...", file=sys.stderr)
-    runner = load_runner(args.model, device=args.device)
+    runner = load_model(args.model, args.device)
     use_chat = runner.info.has_chat_template if args.chat is None else bool(args.chat)
     cfg = RankConfig(
         instruction=args.instruction,

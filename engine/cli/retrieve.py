@@ -14,9 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from engine.cli.common import (
+    StepPrinter,
+    add_device_argument,
+    add_json_argument,
+    add_model_argument,
+    add_seed_argument,
+    load_model,
+)
 from engine.core.errors import ConfigError
 
 HELP = "choose and order demonstrations for one query (JSON on the last line)"
@@ -30,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retrieval", default="topk", help=f"one of: {', '.join(RETRIEVERS)}")
     parser.add_argument("--ordering", default="as_retrieved", help=f"one of: {', '.join(ORDERINGS)}")
     parser.add_argument("--k", type=int, default=4, help="number of demonstrations")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    add_seed_argument(parser)
+    add_json_argument(parser)
     parser.add_argument("--fixed", default="", help="pool indices for --retrieval fixed, e.g. 0,3,5")
     parser.add_argument(
         "--option",
@@ -41,8 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"strategy option, repeatable; known: {', '.join(OPTIONS)}",
     )
     parser.add_argument("--mmr-lambda", type=float, default=None, help="shortcut for --option mmr_lambda=X")
-    parser.add_argument("--model", default="smollm2-135m", help="model for mdl / global_e / local_e")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    add_model_argument(parser, "model for mdl / global_e / local_e")
+    add_device_argument(parser)
     parser.add_argument("--template", default=None, help="prompt template with {text} and {label}")
     parser.add_argument("--instruction", default="", help="text put before the demonstrations")
     parser.add_argument("--label-words", default="", help="label=word pairs, comma-separated")
@@ -101,17 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
     runner = None
     if {args.retrieval, args.ordering} & NEEDS_MODEL:
-        from engine.model.registry import load_runner
-
-        print(f"loading {args.model}...", file=sys.stderr, flush=True)
-        runner = load_runner(args.model, device=args.device)
-
-    last = [-1.0]
-
-    def progress(frac: float, msg: str) -> None:
-        if frac - last[0] >= 0.1 or frac >= 1.0:
-            last[0] = frac
-            print(f"[{frac:5.0%}] {msg}", file=sys.stderr, flush=True)
+        runner = load_model(args.model, args.device)
 
     ctx = build_context(
         pool,
@@ -122,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         label_words=words,
         fixed=_parse_fixed(args.fixed),
         options=_parse_options(args.option, args.mmr_lambda),
-        progress=progress,
+        progress=StepPrinter(0.1),
         device=args.device,
         need_index=True,  # similarities are always reported
     )

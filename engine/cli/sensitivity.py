@@ -18,10 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.cli.common import (
+    StepPrinter,
+    add_device_argument,
+    add_json_argument,
+    add_model_argument,
+    load_model,
+    unescape,
+)
 from engine.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -35,9 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from engine.scoring.scorers import CALIBRATIONS, SCORERS
 
     parser.add_argument("--experiment", required=True, help=f"one of: {', '.join(EXPERIMENTS)}")
-    parser.add_argument(
-        "--model", default="smollm2-135m", help="registered model name, local path or cached HF id"
-    )
+    add_model_argument(parser, "registered model name, local path or cached HF id")
     parser.add_argument("--dataset", default="sst2", help="registered data set or a CSV / JSONL file")
     parser.add_argument(
         "--scoring", default="direct", help=f"one of: {', '.join(SCORERS)} (kcurve: comma-separated list)"
@@ -90,13 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TEMPLATE",
         help="format: one of your templates; repeatable",
     )
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
-    parser.add_argument("--json", action="store_true", help="print only the JSON line")
-
-
-def unescape(text: str) -> str:
-    """``\\n`` and ``\\t`` typed on a command line become real newlines and tabs."""
-    return text.replace("\\n", "\n").replace("\\t", "\t")
+    add_device_argument(parser)
+    add_json_argument(parser)
 
 
 def parse_words(text: str, labels: tuple[str, ...], *, base: dict[str, str] | None = None) -> tuple[str, ...]:
@@ -182,19 +182,8 @@ def run(args: argparse.Namespace) -> int:
         templates=tuple(unescape(t) for t in args.templates),
     )
     split = split_dataset(ds, n_test=args.n_test, seed=args.split_seed)
-
-    from engine.model.registry import load_runner
-
-    print(f"loading {args.model}...", file=sys.stderr, flush=True)
-    runner = load_runner(args.model, device=args.device)
-    last = [-1.0]
-
-    def progress(frac: float, msg: str) -> None:
-        if frac - last[0] >= 0.05 or frac >= 1.0:
-            last[0] = frac
-            print(f"[{frac:5.0%}] {msg}", file=sys.stderr, flush=True)
-
-    result = run_experiment(runner, split.pool, split.test, cfg, progress=progress)
+    runner = load_model(args.model, args.device)
+    result = run_experiment(runner, split.pool, split.test, cfg, progress=StepPrinter(0.05))
     if not args.json:
         print(f"{EXPERIMENTS[args.experiment].title} on {ds.title}, {result.n_test} test queries:")
         for row in result.rows:
