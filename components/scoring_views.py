@@ -14,7 +14,7 @@ import streamlit as st
 from components.i18n import t
 from components.tokens import render_tokens, scored_view
 from engine.evaluation.run import EvalResult, QueryResult
-from engine.scoring.scorers import SCORERS
+from engine.scoring.scorers import CALIBRATIONS, SCORERS
 
 TokenStrings = Callable[[Sequence[int]], list[str]]
 
@@ -28,26 +28,14 @@ DEMO_MODES = {
 
 # ----------------------------------------------------------------------------------- UI texts
 def scorer_descriptions() -> dict[str, str]:
-    """`SCORERS`' descriptions in the UI language (the engine's are English)."""
-    return {
-        "direct": t("log P(label word | prompt), summed (or mean) over the label's tokens; highest wins."),
-        "ppl": t(
-            "Mean token NLL of the whole prompt with the label filled in (OpenICL PPLInferencer); lowest wins."
-        ),
-        "channel": t("log P(query text | channel-form demos, label) (Min et al. 2022); highest wins."),
-    }
+    """`SCORERS`' descriptions in the UI language (the engine's spec descriptions are English; the
+    Chinese ones are keyed by them in `components.i18n_zh_scoring`)."""
+    return {name: t(spec.description) for name, spec in SCORERS.items()}
 
 
 def calibration_descriptions() -> dict[str, str]:
-    """`CALIBRATIONS`' descriptions in the UI language (the engine's are English)."""
-    return {
-        "none": t("Raw label scores."),
-        "contextual": t(
-            'Divide by label probabilities of content-free inputs "N/A", "", "[MASK]" (Zhao et al. 2021).'
-        ),
-        "domain": t("Divide by label probabilities of random in-domain word strings (Fei et al. 2023)."),
-        "batch": t("Divide by the mean label probability over the evaluated batch (Zhou et al. 2023)."),
-    }
+    """`CALIBRATIONS`' descriptions in the UI language (keyed like `scorer_descriptions`)."""
+    return {name: t(spec.description) for name, spec in CALIBRATIONS.items()}
 
 
 def metrics_headers() -> dict[str, str]:
