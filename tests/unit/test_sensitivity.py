@@ -23,7 +23,7 @@ from engine.experiments.sensitivity import (
     Row,
     SensitivityConfig,
     derangement,
-    draw_demos,
+    draw_fixed_demos,
     draw_seed,
     input_only,
     kcurve_stats,
@@ -181,7 +181,7 @@ def test_order_scores_every_permutation_and_aggregates() -> None:
     r = copy_last_label_runner()
     cfg = cfg_of("order", n=10)
     res = run_experiment(r, POOL, QUERIES, cfg)
-    demos = draw_demos(POOL, 3, "random", draw_seed(7, 0), dict(WORDS))
+    demos = draw_fixed_demos(POOL, 3, "random", draw_seed(7, 0), dict(WORDS))
     assert len(res.rows) == 6 and res.n_evaluations == 6
     assert any("only 6 orders" in n for n in res.notes)
     seen = set()
@@ -227,7 +227,7 @@ def test_selection_draws_and_accuracies() -> None:
     res = run_experiment(r, POOL, QUERIES, cfg_of("selection", k=2, n=5))
     assert len(res.rows) == 5
     for j, row in enumerate(res.rows):
-        demos = draw_demos(POOL, 2, "random", draw_seed(7, j), dict(WORDS))
+        demos = draw_fixed_demos(POOL, 2, "random", draw_seed(7, j), dict(WORDS))
         assert list(row.fields["demo_ids"]) == [POOL[i].id for i in demos]
         assert row.accuracy == pytest.approx(expected_copy_accuracy(POOL[demos[-1]].label))
         assert full_texts(FMT, [POOL[i] for i in demos], QUERIES[3].text, dict(WORDS))[1] in r.calls
@@ -243,7 +243,9 @@ def test_kcurve_means_spread_and_context_limit() -> None:
     assert any("k = 8 left out" in n for n in res.notes)
     # k = 0 runs once; the others once per distinct seeded draw and scorer
     distinct = {
-        (k, draw_demos(POOL, k, "random", draw_seed(7, j), dict(WORDS))) for k in (1, 2) for j in range(3)
+        (k, draw_fixed_demos(POOL, k, "random", draw_seed(7, j), dict(WORDS)))
+        for k in (1, 2)
+        for j in range(3)
     }
     assert res.n_evaluations == 2 * (1 + len(distinct))
     zero = res.rows[0]
@@ -252,7 +254,7 @@ def test_kcurve_means_spread_and_context_limit() -> None:
         k = row.fields["k"]
         expect = []
         for j in range(3):
-            demos = draw_demos(POOL, k, "random", draw_seed(7, j), dict(WORDS))
+            demos = draw_fixed_demos(POOL, k, "random", draw_seed(7, j), dict(WORDS))
             expect.append(expected_copy_accuracy(POOL[demos[-1]].label))
         assert list(row.accuracies) == pytest.approx(expect)
         assert row.accuracy == pytest.approx(np.mean(expect))
@@ -278,7 +280,7 @@ def test_labels_conditions_relabel_demos_only() -> None:
     assert [row.fields["condition"] for row in res.rows] == ["gold", "random", "flipped", "none"]
     gold, rand, flipped, none = res.rows
     for j in range(2):
-        demos = draw_demos(POOL, 3, "random", draw_seed(7, j), dict(WORDS))
+        demos = draw_fixed_demos(POOL, 3, "random", draw_seed(7, j), dict(WORDS))
         gold_labels = [POOL[i].label for i in demos]
         assert gold.accuracies[j] == pytest.approx(expected_copy_accuracy(gold_labels[-1]))
         flip = {"negative": "positive", "positive": "negative"}
@@ -293,7 +295,7 @@ def test_labels_conditions_relabel_demos_only() -> None:
     ]
     assert rand.runs == 2 and all(lab in ("negative", "positive") for lab in rand.fields["shown_labels"])
     # random labels: the copy model follows the last *shown* label
-    demos0 = draw_demos(POOL, 3, "random", draw_seed(7, 0), dict(WORDS))
+    demos0 = draw_fixed_demos(POOL, 3, "random", draw_seed(7, 0), dict(WORDS))
     assert rand.accuracies[0] == pytest.approx(expected_copy_accuracy(rand.fields["shown_labels"][-1]))
     assert len(demos0) == 3
     # the no-labels prompts show the inputs but no label word after them
@@ -317,7 +319,7 @@ def test_label_words_sets_and_reuse() -> None:
     ]
     assert res.n_evaluations == 3  # the repeated default set is reused
     assert res.rows[2].seconds == 0 and res.rows[2].accuracy == res.rows[0].accuracy
-    demos = draw_demos(POOL, 2, "random", draw_seed(7, 0), dict(WORDS))
+    demos = draw_fixed_demos(POOL, 2, "random", draw_seed(7, 0), dict(WORDS))
     last = POOL[demos[-1]].label
     for row in res.rows:
         assert row.accuracy == pytest.approx(expected_copy_accuracy(last))
@@ -336,7 +338,7 @@ def test_format_settings() -> None:
         "template 1, no instruction",
         "template 2 + instruction",
     ]
-    demos = draw_demos(POOL, 2, "random", draw_seed(7, 1), dict(WORDS))
+    demos = draw_fixed_demos(POOL, 2, "random", draw_seed(7, 1), dict(WORDS))
     shown = [POOL[i] for i in demos]
     q = QUERIES[4].text
     assert full_texts(FMT, shown, q, dict(WORDS))[0] in r.calls
