@@ -65,8 +65,8 @@ if TYPE_CHECKING:
 DemoMode = Literal["per-query", "shared"]
 ECE_BINS = 10
 # Retrievers whose draw ignores the query (it depends on the seed only), so one draw can be shared
-# by every query, besides the registry's QUERY_INDEPENDENT ones.
-QUERY_AGNOSTIC_DRAWS: frozenset[str] = frozenset({"random", "label_balanced"})
+# by every query, besides the registry's QUERY_INDEPENDENT ones (derived from the retriever specs).
+QUERY_AGNOSTIC_DRAWS: frozenset[str] = retrieval.QUERY_AGNOSTIC
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,8 @@ query, last = next to it); randomness comes only from the `rng` argument:
   mean entropy of each probe's label distribution (high = not over-confident). The candidate with
   the highest score wins; ties go to the other score, then to the earlier candidate.
 
-Label distributions (`label_probs`) are the model's probabilities of each label word after the
-prompt, renormalised over the labels: the first token of each word when those differ (one
-forward pass per prompt), else the whole word's log-probability.
+Each ordering is registered in `ORDERINGS` with its `OrderingSpec` (description, needs, options),
+right above its function. The model probes (label distributions, sampling) are in `probes.py`.
 
 References:
     Lu et al., 2022, "Fantastically Ordered Prompts and Where to Find Them: Overcoming Few-Shot
@@ -37,201 +36,35 @@ import itertools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from engine.core.errors import ConfigError
-from engine.model.hf_runner import ModelRunner, ScoreRequest, move_trailing_space
-from engine.prompting.prompts import Demo, PromptFormat, build_prompt, label_continuation
-
-if TYPE_CHECKING:
-    from engine.retrieval.retrievers import RetrievalContext
+from engine.core.progress import ProgressFn
+from engine.core.registry import Registry
+from engine.retrieval.context import OrderingSpec, RetrievalContext, opt_float, opt_int, require_model
+from engine.retrieval.probes import (
+    demos_for,
+    entropy,
+    label_probs,
+    probe_prompt_parts,
+    prompt_text,
+    sample_text,
+)
 
 EntropyMetric = Literal["global_e", "local_e"]
-ProgressFn = Callable[[float, str], None]
-_SENTINEL = "\x00QUERY\x00"
-
-
-# ---------------------------------------------------------------------- option helpers
-def opt_int(ctx: RetrievalContext, name: str, default: int, *, minimum: int = 0) -> int:
-    """Integer option from `ctx.options`, validated (ConfigError on a bad value)."""
-    raw = ctx.options.get(name, default)
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"Option {name} must be an integer, got {raw!r}.") from None
-    if value < minimum or float(raw) != value:
-        raise ConfigError(f"Option {name} must be an integer of at least {minimum}, got {raw!r}.")
-    return value
-
-
-def opt_float(
-    ctx: RetrievalContext, name: str, default: float, *, low: float = -math.inf, high: float = math.inf
-) -> float:
-    """Float option from `ctx.options`, checked to lie in [low, high]."""
-    raw = ctx.options.get(name, default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"Option {name} must be a number, got {raw!r}.") from None
-    if not (low <= value <= high) or math.isnan(value):
-        raise ConfigError(f"Option {name} must be between {low} and {high}, got {raw!r}.")
-    return value
-
-
-def entropy(p: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Shannon entropy in nats along `axis` (0 log 0 = 0)."""
-    p = np.asarray(p, dtype=np.float64)
-    logs = np.log(np.where(p > 0, p, 1.0))
-    return np.asarray(-(p * logs).sum(axis=axis))
-
-
-# ---------------------------------------------------------------------- model probes
-def demos_for(ctx: RetrievalContext, indices: Sequence[int]) -> list[Demo]:
-    """Pool items as prompt demonstrations (keeping their pool index)."""
-    return [Demo(ctx.pool[i].text, ctx.pool[i].label, int(i)) for i in indices]
-
-
-def require_model(ctx: RetrievalContext, what: str) -> tuple[ModelRunner, PromptFormat, dict[str, str]]:
-    if ctx.runner is None or ctx.fmt is None or not ctx.label_words:
-        raise ConfigError(f"{what} needs the model, the prompt format and the label words (none given).")
-    return ctx.runner, ctx.fmt, dict(ctx.label_words)
-
-
-def prompt_text(ctx: RetrievalContext, indices: Sequence[int], query: str) -> str:
-    """The prompt for `query` with the given demonstrations, dropped from the far end to fit."""
-    runner, fmt, words = require_model(ctx, "Prompting")
-    prompt = build_prompt(
-        fmt,
-        demos_for(ctx, indices),
-        query,
-        words,
-        count_tokens=lambda s: len(runner.encode(s)),
-        max_tokens=runner.info.n_ctx,
-        reserve_tokens=8,
-    )
-    return prompt.text
-
-
-def label_probs(runner: ModelRunner, prompts: Sequence[str], label_words: Mapping[str, str]) -> np.ndarray:
-    """The model's distribution over the labels after each prompt.
-
-    Returns:
-        `[n_prompts, n_labels]` float64 probabilities (rows sum to 1), labels in `label_words` order.
-    """
-    if not prompts:
-        return np.zeros((0, len(label_words)))
-    words = list(label_words.values())
-    first: list[int] = []
-    for w in words:
-        sp = runner.split(*label_continuation(prompts[0], w))
-        first.append(sp.ids[sp.n_context] if len(sp.ids) > sp.n_context else -1)
-    if len(set(first)) == len(first) and min(first) >= 0:
-        lp = runner.next_token_logprobs(prompts).astype(np.float64)[:, first]  # [n_prompts, n_labels]
-    else:  # two words share their first token: score whole words
-        reqs = [ScoreRequest(*label_continuation(p, w)) for p in prompts for w in words]
-        res = runner.score(reqs)
-        lp = np.array([r.logprob for r in res], dtype=np.float64).reshape(len(prompts), len(words))
-    lp -= lp.max(axis=1, keepdims=True)
-    p = np.exp(lp)
-    return np.asarray(p / p.sum(axis=1, keepdims=True))
-
-
-def sample_text(
-    runner: ModelRunner,
-    prompt: str,
-    *,
-    max_new_tokens: int,
-    temperature: float,
-    stops: Sequence[str],
-    seed: int,
-) -> str:
-    """Samples a continuation of `prompt` until a stop string, EOS or `max_new_tokens`.
-
-    Uses a KV-cache loop over the HF model when the runner has one (seeded `torch.Generator`,
-    under `runner.lock`), else asks `next_token_logprobs` token by token (seeded numpy
-    generator). Never touches global random state. Returns the text before the first stop.
-    """
-    model = getattr(runner, "model", None)
-    tokenizer = getattr(runner, "tokenizer", None)
-    context = move_trailing_space(prompt, "")[0]
-    if model is not None and tokenizer is not None and hasattr(runner, "lock"):
-        text = _sample_hf(runner, model, tokenizer, context, max_new_tokens, temperature, stops, seed)
-    else:
-        text = _sample_generic(runner, context, max_new_tokens, temperature, stops, seed)
-    return _cut(prompt[len(context) :] + text, stops)
-
-
-def _cut(text: str, stops: Sequence[str]) -> str:
-    ends = [text.find(s) for s in stops if s and s in text]
-    return text[: min(ends)] if ends else text
-
-
-def _sample_hf(
-    runner: ModelRunner,
-    model: object,
-    tokenizer: object,
-    context: str,
-    max_new_tokens: int,
-    temperature: float,
-    stops: Sequence[str],
-    seed: int,
-) -> str:
-    import torch
-
-    device = str(getattr(runner, "device", "cpu"))
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    ids = runner.encode(context) or [int(getattr(tokenizer, "bos_token_id", 0) or 0)]
-    eos = getattr(tokenizer, "eos_token_id", None)
-    out_ids: list[int] = []
-    lock = getattr(runner, "lock")  # noqa: B009 - present on HFRunner, checked by the caller
-    with lock, torch.inference_mode():
-        out = model(input_ids=torch.tensor([ids], device=device), use_cache=True)  # type: ignore[operator]
-        for _ in range(max_new_tokens):
-            logits = out.logits[0, -1].float().cpu()  # [d_vocab]
-            probs = torch.softmax(logits / max(temperature, 1e-6), dim=-1)
-            tok = int(torch.multinomial(probs, 1, generator=gen).item())
-            if eos is not None and tok == eos:
-                break
-            out_ids.append(tok)
-            text = runner.decode(out_ids)
-            if any(s and s in text for s in stops):
-                break
-            out = model(  # type: ignore[operator]
-                input_ids=torch.tensor([[tok]], device=device),
-                past_key_values=out.past_key_values,
-                use_cache=True,
-            )
-    runner.work.add(len(ids) + len(out_ids), len(out_ids) + 1)
-    return runner.decode(out_ids)
-
-
-def _sample_generic(
-    runner: ModelRunner,
-    context: str,
-    max_new_tokens: int,
-    temperature: float,
-    stops: Sequence[str],
-    seed: int,
-) -> str:
-    rng = np.random.default_rng(seed)
-    ids: list[int] = []
-    text = ""
-    for _ in range(max_new_tokens):
-        lp = runner.next_token_logprobs([context + text])[0].astype(np.float64) / max(temperature, 1e-6)
-        p = np.exp(lp - lp.max())
-        tok = int(rng.choice(p.size, p=p / p.sum()))
-        ids.append(tok)
-        text = runner.decode(ids)
-        if any(s and s in text for s in stops):
-            break
-    return text
+ORDERINGS = Registry[OrderingSpec]("ordering", make=OrderingSpec.of)
+PROBE_OPTIONS = ("n_permutations", "n_probe", "probe_tokens", "probe_temperature")
 
 
 # ---------------------------------------------------------------------- simple orderings
+@ORDERINGS.register(
+    "as_retrieved",
+    description="The retriever's order (for topk: most similar first, i.e. farthest from the query).",
+)
 def order_as_retrieved(
     query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator
 ) -> list[int]:
@@ -239,6 +72,7 @@ def order_as_retrieved(
     return list(indices)
 
 
+@ORDERINGS.register("random", description="A uniformly random permutation (seeded).")
 def order_random(
     query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator
 ) -> list[int]:
@@ -254,6 +88,9 @@ def _query_sims(query: str, indices: Sequence[int], ctx: RetrievalContext, what:
     return np.asarray(ctx.index.similarities(query, indices), dtype=np.float32)
 
 
+@ORDERINGS.register(
+    "similar_last", needs={"index"}, description="Most similar demonstration next to the query."
+)
 def order_similar_last(
     query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator
 ) -> list[int]:
@@ -262,6 +99,11 @@ def order_similar_last(
     return [indices[i] for i in np.argsort(sims, kind="stable")]
 
 
+@ORDERINGS.register(
+    "similar_first",
+    needs={"index"},
+    description="Most similar demonstration first (farthest from the query).",
+)
 def order_similar_first(
     query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator
 ) -> list[int]:
@@ -270,6 +112,7 @@ def order_similar_first(
     return [indices[i] for i in np.argsort(-sims, kind="stable")]
 
 
+@ORDERINGS.register("label_interleaved", description="Labels alternate (A B A B ...).")
 def order_label_interleaved(
     query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator
 ) -> list[int]:
@@ -334,19 +177,6 @@ def candidate_orders(k: int, n: int, rng: np.random.Generator) -> list[tuple[int
     while len(seen) < n:
         seen.setdefault(tuple(int(x) for x in rng.permutation(k)), None)
     return list(seen)
-
-
-def probe_prompt_parts(
-    fmt: PromptFormat, demos: Sequence[Demo], label_words: Mapping[str, str]
-) -> tuple[str, list[str]]:
-    """(generation prompt, stop strings): the demos then a new demo opened up to its text field."""
-    full = build_prompt(fmt, demos, _SENTINEL, label_words).text
-    cut = full.index(_SENTINEL)
-    after = full[cut + len(_SENTINEL) :]  # e.g. "\nSentiment:"
-    stops = [
-        s for s in (after.strip().split("\n")[0].strip(), "\n" if "\n" in after + fmt.separator else "") if s
-    ]
-    return full[:cut], stops
 
 
 def rank_permutations(
@@ -450,6 +280,12 @@ _RANK_CACHE: OrderedDict[tuple[object, ...], tuple[tuple[PermutationScore, ...],
 _RANK_LOCK = threading.Lock()
 
 
+@ORDERINGS.register(
+    "global_e",
+    needs={"model"},
+    options=PROBE_OPTIONS,
+    description="Lu et al.: the order whose predictions on model-generated probes are most balanced.",
+)
 def order_global_e(
     query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator
 ) -> list[int]:
@@ -457,8 +293,19 @@ def order_global_e(
     return list(rank_permutations(indices, ctx, rng, metric="global_e", progress=ctx.progress).best)
 
 
+@ORDERINGS.register(
+    "local_e",
+    needs={"model"},
+    options=PROBE_OPTIONS,
+    description="Lu et al.: the order with the least over-confident predictions on the probes.",
+)
 def order_local_e(
     query: str, indices: list[int], ctx: RetrievalContext, rng: np.random.Generator
 ) -> list[int]:
     """Lu et al. (2022) LocalE: the order with the highest mean per-probe label entropy."""
     return list(rank_permutations(indices, ctx, rng, metric="local_e", progress=ctx.progress).best)
+
+
+def get_ordering(name: str) -> OrderingSpec:
+    """The ordering called `name` (a callable spec), or a ConfigError listing the known ones."""
+    return ORDERINGS.lookup(name)
