@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.i18n import lang, t
+from components.i18n_zh_demo import ZH_OPTION_HELP, ZH_STRATEGY_DESCRIPTIONS
 from components.prompt_view import render_prompt
 from engine.data.datasets import Example
 from engine.experiments.selection import Selection, StrategyRun, summary_rows
@@ -29,28 +30,13 @@ POOL_SIZES: dict[str, int | None] = {"1,000": 1000, "5,000": 5000, "20,000": 200
 
 # ---------------------------------------------------------------- UI-language texts
 def description(name: str) -> str:
-    """`engine.retrieval.retrievers.DESCRIPTIONS[name]` in the UI language."""
-    texts = {
-        "zero": t("No demonstrations (zero-shot)."),
-        "fixed": t("The demonstrations you picked, in your order."),
-        "random": t("k pool items drawn at random (seeded)."),
-        "label_balanced": t("Random, with the same number of demonstrations per label."),
-        "topk": t("KATE: the k nearest neighbours of the query (cosine of MiniLM embeddings)."),
-        "bm25": t("The k best lexical (BM25) matches of the query."),
-        "mmr": t("Maximal marginal relevance: similar to the query, not to each other (λ adjustable)."),
-        "votek": t("Vote-k: one representative and diverse set for all queries."),
-        "dpp": t("Determinantal point process: relevance x diversity over the nearest candidates."),
-        "mdl": t("Self-adaptive: the candidate set that makes the model most confident on the query."),
-        "as_retrieved": t(
-            "The retriever's order (for topk: most similar first, i.e. farthest from the query)."
-        ),
-        "similar_last": t("Most similar demonstration next to the query."),
-        "similar_first": t("Most similar demonstration first (farthest from the query)."),
-        "label_interleaved": t("Labels alternate (A B A B ...)."),
-        "global_e": t("Lu et al.: the order whose predictions on model-generated probes are most balanced."),
-        "local_e": t("Lu et al.: the order with the least over-confident predictions on the probes."),
-    }
-    return texts.get(name, DESCRIPTIONS.get(name, name))
+    """The strategy's spec description (`engine.retrieval.retrievers.DESCRIPTIONS`) in the UI language.
+
+    Chinese is keyed by the registry name (`ZH_STRATEGY_DESCRIPTIONS`); a name without one falls
+    back to the English of its spec."""
+    if lang() == "zh" and name in ZH_STRATEGY_DESCRIPTIONS:
+        return ZH_STRATEGY_DESCRIPTIONS[name]
+    return DESCRIPTIONS.get(name, name)
 
 
 def strategy_labels(names: Sequence[str]) -> dict[str, str]:
@@ -80,22 +66,12 @@ def strategy_labels(names: Sequence[str]) -> dict[str, str]:
 
 
 def option_help(name: str) -> str:
-    """The help text of a strategy option (`engine.retrieval.retrievers.OPTIONS`) in the UI language."""
-    texts = {
-        "mmr_lambda": t("MMR λ: 1 = pure relevance (topk), 0 = pure diversity."),
-        "n_candidates": t("Nearest neighbours considered (0 = auto: max(32, 4k))."),
-        "dpp_scale": t("DPP relevance temperature: small = relevance, large = diversity."),
-        "votek_k": t("Neighbours per item in the vote-k graph."),
-        "votek_rho": t("Vote-k discount ρ (> 1)."),
-        "votek_pool": t("Vote-k runs on a seeded sample of at most this many items."),
-        "mdl_samples": t("Candidate demonstration sets tried per query."),
-        "n_permutations": t("Candidate orders scored."),
-        "n_probe": t("Size of the generated probing set."),
-        "probe_tokens": t("Max tokens per generated probe."),
-        "probe_temperature": t("Sampling temperature of the probes (paper: 2)."),
-    }
+    """The help text of a strategy option (`engine.retrieval.context.OPTIONS`) in the UI language
+    (Chinese keyed by the option name, `ZH_OPTION_HELP`)."""
+    if lang() == "zh" and name in ZH_OPTION_HELP:
+        return ZH_OPTION_HELP[name]
     spec = OPTIONS.get(name)
-    return texts.get(name, spec.help if spec else name)
+    return spec.help if spec else name
 
 
 _NUM = r"([\d,.]+)"

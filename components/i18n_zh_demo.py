@@ -1,6 +1,8 @@
 """Chinese (简体中文) UI strings of the demo page and its components; merged into `ZH`.
 
-Keys are the exact English strings passed to `components.i18n.t`; format fields must match.
+`ZH_DEMO`'s keys are the exact English strings passed to `components.i18n.t`; format fields must
+match. Strategy descriptions and option help texts are keyed by registry name instead
+(`ZH_STRATEGY_DESCRIPTIONS`, `ZH_OPTION_HELP`): their English lives once, in the engine's specs.
 """
 
 from __future__ import annotations
@@ -31,23 +33,6 @@ ZH_DEMO: dict[str, str] = {
     "Evaluates every retriever x ordering chosen below on the same test queries, with the shared prompt of the Prompt Lab and direct label scoring (per-query demonstrations, seeded).": "在同一批测试查询上评估下面选中的每一种检索器 × 排序方式组合,使用提示词实验室的共享提示词和 direct 标签打分(每条查询单独选取示例,带随机种子)。",
     "{n} strategy(ies) query the model while selecting (mdl, global_e, local_e): expect minutes per strategy on a CPU.": "有 {n} 个策略在选择示例时需要调用模型(mdl、global_e、local_e):在 CPU 上每个策略预计需要几分钟。",
     "Compare {n} strategies": "比较 {n} 个策略",
-    # components/demo_views.py: strategy descriptions (engine.retrieval.retrievers.DESCRIPTIONS)
-    "No demonstrations (zero-shot).": "不使用示例(零样本)。",
-    "The demonstrations you picked, in your order.": "你挑选的示例,按你给定的顺序。",
-    "k pool items drawn at random (seeded).": "从示例池中随机抽取 k 条(带随机种子)。",
-    "Random, with the same number of demonstrations per label.": "随机抽取,但每个标签的示例数量相同。",
-    "KATE: the k nearest neighbours of the query (cosine of MiniLM embeddings).": "KATE:查询的 k 个最近邻(MiniLM 句向量的余弦相似度)。",
-    "The k best lexical (BM25) matches of the query.": "与查询词面匹配(BM25)最好的 k 条。",
-    "Maximal marginal relevance: similar to the query, not to each other (λ adjustable).": "最大边际相关性:与查询相似,但彼此之间不相似(λ 可调)。",
-    "Vote-k: one representative and diverse set for all queries.": "Vote-k:为所有查询选出同一组有代表性且多样的示例。",
-    "Determinantal point process: relevance x diversity over the nearest candidates.": "行列式点过程:在最近的候选中兼顾相关性 × 多样性。",
-    "Self-adaptive: the candidate set that makes the model most confident on the query.": "自适应:选出让模型对该查询最有把握的候选示例组。",
-    "The retriever's order (for topk: most similar first, i.e. farthest from the query).": "保持检索器给出的顺序(对 topk 而言:最相似的在最前,即离查询最远)。",
-    "Most similar demonstration next to the query.": "最相似的示例紧挨着查询。",
-    "Most similar demonstration first (farthest from the query).": "最相似的示例放在最前(离查询最远)。",
-    "Labels alternate (A B A B ...).": "标签交替出现(A B A B ……)。",
-    "Lu et al.: the order whose predictions on model-generated probes are most balanced.": "Lu 等人:选在模型生成的探测集上预测最均衡的顺序。",
-    "Lu et al.: the order with the least over-confident predictions on the probes.": "Lu 等人:选在探测集上预测最不过度自信的顺序。",
     # short titles of the strategy names (shown next to the names in Chinese)
     "your picks": "自选",
     "random": "随机",
@@ -63,18 +48,6 @@ ZH_DEMO: dict[str, str] = {
     "labels interleaved": "标签交替",
     "global entropy": "全局熵",
     "local entropy": "局部熵",
-    # strategy options (engine.retrieval.retrievers.OPTIONS help texts)
-    "MMR λ: 1 = pure relevance (topk), 0 = pure diversity.": "MMR λ:1 = 只看相关性(同 topk),0 = 只看多样性。",
-    "Nearest neighbours considered (0 = auto: max(32, 4k)).": "考虑的最近邻数量(0 = 自动:max(32, 4k))。",
-    "DPP relevance temperature: small = relevance, large = diversity.": "DPP 相关性温度:小 = 偏重相关性,大 = 偏重多样性。",
-    "Neighbours per item in the vote-k graph.": "vote-k 图中每个条目的近邻数。",
-    "Vote-k discount ρ (> 1).": "Vote-k 折扣系数 ρ(> 1)。",
-    "Vote-k runs on a seeded sample of at most this many items.": "Vote-k 在最多这么多条的随机抽样(带随机种子)上运行。",
-    "Candidate demonstration sets tried per query.": "每条查询尝试的候选示例组数。",
-    "Candidate orders scored.": "打分的候选顺序数。",
-    "Size of the generated probing set.": "生成的探测集大小。",
-    "Max tokens per generated probe.": "每条生成的探测样本的最大 token 数。",
-    "Sampling temperature of the probes (paper: 2).": "生成探测样本的采样温度(论文中为 2)。",
     # progress messages of the demo index and the comparison
     "Preparing the demo index (MiniLM sentence embeddings)...": "正在准备示例索引(MiniLM 句向量)……",
     "Loaded the demo index of {n} texts from the cache ({seconds} s).": "已从缓存加载 {n} 条文本的示例索引({seconds} 秒)。",
@@ -114,9 +87,46 @@ ZH_DEMO: dict[str, str] = {
     "Best here: **{strategy}** ({accuracy} accuracy on {n} queries). With {n} queries one query moves accuracy by {step}: small differences are noise.": "此处最佳:**{strategy}**({n} 条查询上的准确率为 {accuracy})。只有 {n} 条查询时,一条查询就会让准确率变化 {step}:微小的差异只是噪声。",
 }
 
-# Engine messages of the demo selection code (engine/retrieval/retrievers.py, engine/experiments/selection.py,
-# engine/retrieval/demo_index.py); the common ones (empty query, k larger than the pool, unknown names)
-# are in `components.i18n_zh.ERROR_PATTERNS`, which is searched first.
+
+# Strategy descriptions by registry name (the English is the spec's `description`,
+# engine.retrieval.retrievers.DESCRIPTIONS); "random" is both a retriever and an ordering: the
+# retriever's text is shown for both, as in English.
+ZH_STRATEGY_DESCRIPTIONS: dict[str, str] = {
+    "zero": "不使用示例(零样本)。",
+    "fixed": "你挑选的示例,按你给定的顺序。",
+    "random": "从示例池中随机抽取 k 条(带随机种子)。",
+    "label_balanced": "随机抽取,但每个标签的示例数量相同。",
+    "topk": "KATE:查询的 k 个最近邻(MiniLM 句向量的余弦相似度)。",
+    "bm25": "与查询词面匹配(BM25)最好的 k 条。",
+    "mmr": "最大边际相关性:与查询相似,但彼此之间不相似(λ 可调)。",
+    "votek": "Vote-k:为所有查询选出同一组有代表性且多样的示例。",
+    "dpp": "行列式点过程:在最近的候选中兼顾相关性 × 多样性。",
+    "mdl": "自适应:选出让模型对该查询最有把握的候选示例组。",
+    "as_retrieved": "保持检索器给出的顺序(对 topk 而言:最相似的在最前,即离查询最远)。",
+    "similar_last": "最相似的示例紧挨着查询。",
+    "similar_first": "最相似的示例放在最前(离查询最远)。",
+    "label_interleaved": "标签交替出现(A B A B ……)。",
+    "global_e": "Lu 等人:选在模型生成的探测集上预测最均衡的顺序。",
+    "local_e": "Lu 等人:选在探测集上预测最不过度自信的顺序。",
+}
+
+# Strategy option help texts by option name (the English is `engine.retrieval.context.OPTIONS`).
+ZH_OPTION_HELP: dict[str, str] = {
+    "mmr_lambda": "MMR λ:1 = 只看相关性(同 topk),0 = 只看多样性。",
+    "n_candidates": "考虑的最近邻数量(0 = 自动:max(32, 4k))。",
+    "dpp_scale": "DPP 相关性温度:小 = 偏重相关性,大 = 偏重多样性。",
+    "votek_k": "vote-k 图中每个条目的近邻数。",
+    "votek_rho": "Vote-k 折扣系数 ρ(> 1)。",
+    "votek_pool": "Vote-k 在最多这么多条的随机抽样(带随机种子)上运行。",
+    "mdl_samples": "每条查询尝试的候选示例组数。",
+    "n_permutations": "打分的候选顺序数。",
+    "n_probe": "生成的探测集大小。",
+    "probe_tokens": "每条生成的探测样本的最大 token 数。",
+    "probe_temperature": "生成探测样本的采样温度(论文中为 2)。",
+}
+
+# Engine messages of the demo selection code (engine/retrieval/, engine/experiments/selection.py); the
+# common ones (empty query, k larger than the pool, unknown names) are in `components.i18n_zh.ERROR_PATTERNS`, which is searched first.
 ERROR_PATTERNS_DEMO: list[tuple[str, str]] = [
     (r"^Choose at least one strategy to compare", "请至少选择一个要比较的策略。"),
     (
