@@ -12,7 +12,7 @@ graph is read with `ast` from the files, so nothing is imported and the test nee
 Run ``python tests/unit/test_layers.py`` (or ``tools/restructure/check_layers.py``) for the full
 report (also the sibling imports on one layer, which are allowed and listed for information). The
 report lists every violation; the tests fail on any violation not in the allow-lists below, which
-name the ones the restructure is removing (issue 13) and are emptied when they are gone.
+named the ones the restructure was removing (issue 13); both are empty now.
 """
 
 from __future__ import annotations
@@ -42,12 +42,11 @@ LAYERS: dict[str, int] = {
 }
 FORBIDDEN_TOP = ("streamlit", "components", "pages", "app")  # engine never imports the UI
 
-# Known violations being removed right now (issue 13). Only these two may remain; empty each set
-# when its entries are gone. A cycle is the set of its modules; an upward import is (src, dst).
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {frozenset({"engine.retrieval.orderings", "engine.retrieval.retrievers"})}
-)
-KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset({("engine.interp.ablation", "engine.evaluation.run")})
+# Known violations allowed while they are being removed: empty since issue 13's restructure
+# removed the last ones (retrieval orderings <-> retrievers, interp.ablation -> evaluation.run).
+# A cycle is the set of its modules; an upward import is (src, dst). Keep these empty.
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
