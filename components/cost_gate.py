@@ -14,32 +14,20 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from components import state
+from components.cache.models import flops_per_s as flops_per_s  # re-exported
 from components.i18n import t
-from components.run_control import duration_text
-from engine.model.cost import CostEstimate, measure_flops_per_s
-from engine.model.hf_runner import ModelRunner
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _speed(model_key: str, _runner: ModelRunner) -> float:
-    # one timed forward per loaded model (keyed by what was loaded, see state.model_key)
-    return measure_flops_per_s(_runner)
-
-
-def flops_per_s(model_key: str, runner: ModelRunner) -> float:
-    """The measured speed of `runner` on this machine (operations per second; measured once)."""
-    return _speed(model_key, runner)
+from components.time_text import duration_text
+from engine.model.cost import CostEstimate
 
 
 @dataclass(frozen=True, slots=True)
-class CostGate:
+class CostGate(state.Prefixed):
     """The pending long request of one page, under keys that start with `prefix`."""
-
-    prefix: str
 
     @property
     def pending_key(self) -> str:
-        return f"{self.prefix}_pending_request"
+        return self.key("pending_request")
 
     def hold(self, request: object, estimate: CostEstimate) -> None:
         """Keeps `request` until the user confirms it (or asks for something else)."""
@@ -83,7 +71,7 @@ class CostGate:
         )
         c1, c2 = st.columns(2)
         with c1:
-            st.button(t("Run anyway"), key=f"{self.prefix}_run_anyway", on_click=confirm, type="primary")
+            st.button(t("Run anyway"), key=self.key("run_anyway"), on_click=confirm, type="primary")
         with c2:
-            st.button(t("Cancel"), key=f"{self.prefix}_cancel_long", on_click=self.drop)
+            st.button(t("Cancel"), key=self.key("cancel_long"), on_click=self.drop)
         return True

@@ -14,6 +14,7 @@ import streamlit as st
 from components import generation_views as gv
 from components import prompt_editor as pe
 from components import state
+from components.cache import models as cache_models
 from components.i18n import LANG_KEY, LANGUAGES, set_lang, t, t_error
 from components.settings_schema import (
     GEN_PROMPT_KEYS,
@@ -37,7 +38,7 @@ from engine.experiments.share import (
     to_link_param,
     version_note,
 )
-from engine.model.registry import ModelLoadError, check_model_name, model_identity
+from engine.model.registry import ModelLoadError, check_model_name
 
 PENDING = "pending_experiment"
 LINK_APPLIED = "link_applied"
@@ -46,14 +47,8 @@ MESSAGES = "exp_messages"  # [(level, text)] from the last load, shown once in t
 SEED_SETTING = Setting("int", 0, 2**31 - 1)  # the sidebar's seed input
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _cached_identity(name: str, stamp: str) -> str:
-    # `stamp` (size and mtime of the weights) keys it by what is on disk, not by the name alone
-    return model_identity(name)
-
-
 def _identity(name: str) -> str:
-    return _cached_identity(name, state.weights_stamp(name))
+    return cache_models.identity(name, state.weights_stamp(name))
 
 
 def current_experiment() -> Experiment:

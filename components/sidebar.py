@@ -31,6 +31,7 @@ def _show_upload(token: str, read: Callable[[], bytes], name: str, done_msg: str
 
 def render_sidebar() -> None:
     apply_pending()  # a loaded file or a shared link, before any widget is drawn
+    state.keep_widgets()  # the last page's settings, while its widget keys still hold them
     with st.sidebar:
         render_nav()
         # the language is kept under LANG_KEY; the radio is a view of it (see components/i18n.py)

@@ -1,34 +1,32 @@
-"""All Streamlit caches and session-state keys of the app, in one place.
+"""The session-state keys of the app's shell and its session-facing helpers, in one place.
 
-Pages read and write the shared prompt through the helpers here, so one prompt follows the
-user from page to page. Models and indexes are `st.cache_resource` (shared by every session,
-never mutated); results are `st.cache_data` keyed by everything that determines them.
+The sidebar's choices (model, dataset, device, seed, upload) live under the keys below; pages
+get the loaded model, the data set and its split through `get_runner`, `get_dataset` and
+`get_split` (the caches behind them are in `components.cache`). Also here: the last-request
+pattern of a page with a Run button (`run_request`), the session's last long result per slot
+(`remembered`), page settings that survive a page change (`sticky`: Streamlit drops the state of
+every widget a run does not draw), and `Prefixed`, the key scheme of `RunControl` / `CostGate`.
+The shared prompt's keys are in `components.prompt_store`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import streamlit as st
 
+from components.cache import data as cache_data
+from components.cache import models as cache_models
+from components.cache.models import RunnerLoad as RunnerLoad  # re-exported
 from components.i18n import t, t_error
-from components.run_control import duration_text
-from engine.core.background import BackgroundJob
+from components.time_text import duration_text
 from engine.core.fingerprint import bytes_fingerprint, path_stamp
-from engine.data.datasets import DataError, Dataset, Split, load_dataset, parse_user_data, split_dataset
+from engine.data.datasets import DataError, Dataset, Split
 from engine.model.hf_runner import HFRunner, ModelRunner
 from engine.model.load_times import expected_seconds
-from engine.model.registry import (
-    DEFAULT_MODEL,
-    MODELS,
-    ModelLoadError,
-    cache_dir,
-    load_runner,
-    needs_first_load,
-    resolve,
-)
+from engine.model.registry import DEFAULT_MODEL, MODELS, ModelLoadError, cache_dir, resolve
 
 # session-state keys shared across pages
 MODEL = "model_name"
@@ -51,27 +49,6 @@ DEFAULTS: dict[str, Any] = {
 def init_state() -> None:
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
-
-
-@dataclass(frozen=True, slots=True)
-class RunnerLoad:
-    """A model load running on its own thread (`engine.core.background.BackgroundJob`), shared by
-    every session that asks for the same model; `first` says it converts a GGUF file."""
-
-    job: BackgroundJob[HFRunner]
-    first: bool
-
-
-@st.cache_resource(show_spinner=False, max_entries=3)
-def _runner_load(name: str, device: str, stamp: str) -> RunnerLoad:
-    # `stamp` (size and mtime of the weights) keys the cache by what is on disk: a custom
-    # directory rewritten with other weights under the same path loads again. The load runs on
-    # a thread so that the page can show its progress, and a click during it loses nothing.
-    first = needs_first_load(name)
-    dev = None if device == "auto" else device
-    return RunnerLoad(
-        BackgroundJob(f"load {name}", lambda p: load_runner(name, device=dev, progress=p)), first
-    )
 
 
 def weights_stamp(name: str) -> str:
@@ -123,17 +100,17 @@ def get_runner() -> HFRunner | None:
     name = str(st.session_state.get(MODEL, DEFAULT_MODEL))
     device = str(st.session_state.get(DEVICE, "auto"))
     key = (name, device, weights_stamp(name))
-    load = _runner_load(*key)
+    load = cache_models.runner_load(*key)
     if not load.job.done:
         _show_load(name, load)
     try:
         return load.job.result()
     except ModelLoadError as exc:
-        _runner_load.clear(*key)  # the next attempt loads again (the file may be fixed by then)
+        cache_models.runner_load.clear(*key)  # the next attempt loads again (the file may be fixed by then)
         st.error(t_error(str(exc)))
         return None
     except BaseException:
-        _runner_load.clear(*key)
+        cache_models.runner_load.clear(*key)
         raise
 
 
@@ -144,12 +121,6 @@ def model_key(runner: ModelRunner) -> str:
     return f"{info.name}|{info.source}|{path_stamp(info.source)}|{info.device}|{info.dtype}"
 
 
-@st.cache_resource(show_spinner=False)
-def _cached_dataset(name: str) -> Dataset:
-    # bundled data sets: the name pins the content (it comes from the installed StaICC wheel)
-    return load_dataset(name)
-
-
 @dataclass(frozen=True, slots=True)
 class Upload:
     """The session's parsed upload. `token` says which input it came from (the uploader's file id,
@@ -157,13 +128,6 @@ class Upload:
 
     token: str
     dataset: Dataset
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _parsed_upload(digest: str, filename: str, _data: bytes) -> Dataset:
-    # keyed by the sha256 of the bytes (and the name, which picks CSV or JSONL): sessions that
-    # upload the same bytes share one parse; different bytes under one name never meet
-    return parse_user_data(_data, filename)
 
 
 def load_upload(token: str, read: Callable[[], bytes], filename: str) -> tuple[Dataset | None, str | None]:
@@ -188,7 +152,7 @@ def load_upload(token: str, read: Callable[[], bytes], filename: str) -> tuple[D
         return previous, str(failed[1])
     data = read()
     try:
-        ds = _parsed_upload(bytes_fingerprint(data), filename, data)
+        ds = cache_data.parsed_upload(bytes_fingerprint(data), filename, data)
     except DataError as exc:
         st.session_state[UPLOAD_ERROR] = (token, str(exc))
         return previous, str(exc)
@@ -210,19 +174,12 @@ def get_dataset() -> Dataset:
     name = str(st.session_state.get(DATASET, "sst2"))
     if name == "upload":
         name = "sst2"
-    return _cached_dataset(name)
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _cached_split(fingerprint: str, n_test: int | None, seed: int, _ds: Dataset) -> Split:
-    # `fingerprint` hashes every row, label and the prompt defaults: two uploads that share a
-    # file name and a row count are different keys (they once shared one split)
-    return split_dataset(_ds, n_test=n_test, seed=seed)
+    return cache_data.dataset(name)
 
 
 def get_split(n_test: int | None = None) -> Split:
     ds = get_dataset()
-    return _cached_split(ds.fingerprint, n_test, int(st.session_state.get(SEED, 0)), ds)
+    return cache_data.split(ds.fingerprint, n_test, int(st.session_state.get(SEED, 0)), ds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,3 +230,146 @@ def recall(slot: str, key: object) -> tuple[bool, Any]:
 def remember(slot: str, key: object, value: object) -> None:
     """Keeps `value` as the session's result in `slot` for `key` (see `remembered`)."""
     _store()[slot] = (key, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Prefixed:
+    """Session keys of one page feature, all starting with `prefix` (`RunControl`, `CostGate`)."""
+
+    prefix: str
+
+    def key(self, name: str) -> str:
+        """``{prefix}_{name}``: the session key of `name` for this feature."""
+        return f"{self.prefix}_{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class LastRequest(Generic[T]):
+    """The request a page shows a result for, and whether the settings on screen differ from it."""
+
+    value: T
+    changed: bool
+
+
+def run_request(
+    slot: str, current: T | None, clicked: bool, new: Callable[[], None] | None = None
+) -> LastRequest[T] | None:
+    """The last-request pattern of a page with a Run button, in one place.
+
+    A click on Run makes the settings on screen (`current`, None when they are invalid) the
+    page's request, kept in session state under `slot`, and calls `new` (e.g. `RunControl.clear`:
+    a new run, not the stopped one). Later reruns show the result of that request; `changed`
+    says the settings moved since, so the page can say "press Run to update".
+
+    Returns:
+        None before the first valid click, else the kept request.
+    """
+    if clicked and current is not None:
+        st.session_state[slot] = current
+        if new is not None:
+            new()
+    if st.session_state.get(slot) is None:
+        return None
+    value: T = st.session_state[slot]
+    return LastRequest(value, value != current)
+
+
+# ------------------------------------------------------------------ widget values kept across pages
+KEPT = "_kept_widgets"  # widget key -> its last value (a non-widget key: Streamlit never drops it)
+
+
+def _kept() -> dict[str, Any]:
+    kept = st.session_state.get(KEPT)
+    if not isinstance(kept, dict):
+        kept = {}
+        st.session_state[KEPT] = kept
+    return kept
+
+
+def sticky(key: str, default: Any = None) -> str:
+    """The key of a widget whose value survives a page change; call it as the widget's ``key=``.
+
+    Streamlit drops a widget's session-state entry on every run that does not draw it, so a
+    page's settings kept only under widget keys were lost on a visit to another page (issue 22).
+    The value is kept under `KEPT` too: when the widget is about to be drawn and its key is
+    missing (the user comes back), the kept value (or `default`) is written to the key first.
+    Draw the widget without ``value=`` / ``index=`` / ``default=``: the key carries it (passing
+    both makes Streamlit warn). A value no longer among the widget's options is the caller's to
+    check (see `sticky_choice`). To reset such a widget, `forget` it.
+    """
+    kept = _kept()
+    if key in st.session_state:
+        kept[key] = st.session_state[key]  # the user's latest value, or a program's (a loaded experiment)
+    else:
+        st.session_state[key] = kept.get(key, default)
+    return key
+
+
+def sticky_choice(key: str, options: Sequence[Any], default: Any) -> str:
+    """`sticky` for a selectbox or radio: a kept value that is not among `options` (they changed
+    with the data) falls back to `default`."""
+    value = st.session_state.get(key, _kept().get(key, default))
+    if value not in options:
+        st.session_state[key] = default
+    return sticky(key, default)
+
+
+def sticky_number(key: str, lo: float, hi: float, default: float) -> str:
+    """`sticky` for a number input whose bounds change with the data: a kept value outside
+    [lo, hi] is clamped into it (Streamlit refuses a value out of its widget's range)."""
+    value = st.session_state.get(key, _kept().get(key, default))
+    if isinstance(value, (int, float)) and not lo <= value <= hi:
+        st.session_state[key] = type(value)(min(max(value, lo), hi))
+    return sticky(key, default)
+
+
+def sticky_widgets(defaults: dict[str, Any]) -> None:
+    """`sticky` for each of a page's setting widgets (key -> default), called before they are
+    drawn; the widgets keep ``key="..."`` literal (the settings schema's test reads the source)."""
+    for key, default in defaults.items():
+        sticky(key, default)
+
+
+def keep_widgets() -> None:
+    """Saves every kept widget value still in session state (called first on every page run):
+    the first run after a page change still holds the last page's values, the next one not."""
+    kept = _kept()
+    for key in list(kept):
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
+
+
+def forget(*keys: str) -> None:
+    """Drops kept widget values and their widget keys: the widgets start from their defaults."""
+    kept = _kept()
+    for key in keys:
+        kept.pop(key, None)
+        st.session_state.pop(key, None)
+
+
+TABLES = "_kept_tables"  # data editor key -> (the table it started from on this visit, its last edit)
+
+
+def sticky_table(key: str, default: Any) -> Any:
+    """The data to hand ``st.data_editor(..., key=key)`` so that its edits survive a page change.
+
+    A data editor's session state holds edits relative to the table it was given, and cannot be
+    written; so the table it returned last (`keep_table`) becomes its starting table when the
+    user comes back (its key is missing then), and stays that table for the rest of the visit.
+    """
+    tables = st.session_state.get(TABLES)
+    if not isinstance(tables, dict):
+        tables = {}
+        st.session_state[TABLES] = tables
+    base, edited = tables.get(key, (default, default))
+    if key not in st.session_state:  # a new visit: start from the last edited table
+        base = edited
+        tables[key] = (base, edited)
+    return base
+
+
+def keep_table(key: str, edited: Any) -> None:
+    """Keeps what the data editor `key` returned (call right after drawing it)."""
+    tables = st.session_state.get(TABLES)
+    if isinstance(tables, dict) and key in tables:
+        tables[key] = (tables[key][0], edited)

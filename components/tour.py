@@ -10,12 +10,11 @@ import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
+from components.cache.experiments import zero_few
 from components.i18n import t
 from engine.data.datasets import Dataset, Split
-from engine.evaluation.run import EvalConfig, label_words_from
-from engine.experiments.zero_few import N_QUERIES, ZeroFewResult, compare_zero_few
+from engine.experiments.zero_few import N_QUERIES, ZeroFewResult
 from engine.model.hf_runner import HFRunner
-from engine.prompting.prompts import PromptFormat
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,27 +74,10 @@ def _query(split: Split) -> str:
     return split.test[0].text if split.test else ""
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _live(
-    model_key: str, dataset_fingerprint: str, seed: int, _runner: HFRunner, _ds: Dataset, _split: Split
-) -> ZeroFewResult:
-    # keyed by content: every pasted upload is "pasted.csv", so a name would hand one user's
-    # rows to another (the split is a function of the data set's fingerprint and the seed)
-    words = _ds.label_word_map()
-    cfg = EvalConfig(
-        fmt=PromptFormat(_ds.template, _ds.instruction),
-        label_words=label_words_from(_ds.label_names, words),
-        seed=seed,
-    )
-    idx = pe.draw_demo_indices(_split.pool, 4, seed, balanced=True, labels=_ds.label_names)
-    # no progress bar in here: a cached function that touches an outside element cannot be
-    # replayed (see state.remembered); the page shows a spinner, and sessions share the result
-    return compare_zero_few(_runner, _split.pool, _split.test[:N_QUERIES], cfg, idx)
-
-
 def live_example(runner: HFRunner, ds: Dataset, split: Split, seed: int) -> ZeroFewResult:
     """Zero-shot vs 4-shot on the first test queries (cached); remembers the example query."""
-    result = _live(state.model_key(runner), ds.fingerprint, seed, runner, ds, split)
+    idx = pe.draw_demo_indices(split.pool, 4, seed, balanced=True, labels=ds.label_names)
+    result = zero_few(state.model_key(runner), ds.fingerprint, seed, tuple(idx), runner, ds, split)
     st.session_state[HOME_QUERY] = result.zero.queries[result.example].text if result.zero.queries else ""
     return result
 

@@ -10,15 +10,15 @@ import streamlit as st
 from components import demo_views as dv
 from components import prompt_editor as pe
 from components import state
+from components.cache import retrieval as cache_retrieval
 from components.demo_views import POOL_SIZES
 from components.i18n import t, t_error
 from components.layout import page_setup
 from engine.core.errors import USER_ERRORS
 from engine.data.datasets import Example
 from engine.evaluation.run import EvalConfig, label_words_from
-from engine.experiments.selection import Selection, StrategyRun, compare_strategies, explain_selection
+from engine.experiments.selection import StrategyRun, compare_strategies
 from engine.model.hf_runner import HFRunner
-from engine.prompting.prompts import PromptFormat
 from engine.retrieval.demo_index import DemoIndex, pca_map, pool_fingerprint
 from engine.retrieval.retrievers import (
     NEEDS_INDEX,
@@ -26,38 +26,9 @@ from engine.retrieval.retrievers import (
     OPTIONS,
     ORDERINGS,
     RETRIEVERS,
-    build_context,
 )
 
 N_TEST = 200  # test queries held out of the pool (the comparison uses the first N of them)
-
-
-@st.cache_data(show_spinner=False, max_entries=128)
-def _select(
-    key: tuple[Any, ...],
-    query: str,
-    k: int,
-    retrieval: str,
-    ordering: str,
-    seed: int,
-    options: tuple[tuple[str, float], ...],
-    fmt: PromptFormat,
-    words: tuple[tuple[str, str], ...],
-    _pool: tuple[Example, ...],
-    _index: DemoIndex | None,
-    _runner: HFRunner | None,
-) -> Selection:
-    ctx = build_context(
-        _pool,
-        retrieval=retrieval,
-        ordering=ordering,
-        runner=_runner,
-        fmt=fmt,
-        label_words=dict(words),
-        options=dict(options),
-        index=_index,
-    )
-    return explain_selection(query, k, ctx, retrieval=retrieval, ordering=ordering, seed=seed)
 
 
 def _compare(
@@ -90,24 +61,24 @@ def _option_widgets(names: set[str]) -> dict[str, float]:
             with cols[i % len(cols)]:
                 if spec.integer:
                     hi = int(min(spec.high, 10_000))
+                    state.sticky(f"ds_opt_{name}", int(spec.default))
                     out[name] = int(
                         st.number_input(
                             name,
                             int(spec.low),
                             hi,
-                            int(spec.default),
                             step=1,
                             key=f"ds_opt_{name}",
                             help=dv.option_help(name),
                         )
                     )
                 else:
+                    state.sticky(f"ds_opt_{name}", float(spec.default))
                     out[name] = float(
                         st.slider(
                             name,
                             float(spec.low),
                             float(min(spec.high, 5.0)),
-                            float(spec.default),
                             key=f"ds_opt_{name}",
                             help=dv.option_help(name),
                         )
@@ -136,12 +107,23 @@ ordering_titles = dv.strategy_labels(list(ORDERINGS))
 pool_titles = {name: t("whole pool") if size is None else name for name, size in POOL_SIZES.items()}
 
 seed = seed0  # the sidebar's seed: one seed for every page (the retrievers' draws, the map, the comparison)
+# settings kept across page changes (state.sticky): the widgets below take their values from these keys
+state.sticky_widgets(
+    {
+        "ds_retrieval": "topk",
+        "ds_ordering": next(iter(ORDERINGS)),
+        "ds_k": 4,
+        "ds_pool_size": list(POOL_SIZES)[1],
+        "ds_map_points": 1500,
+        "ds_cmp_retrievers": ["random", "topk", "mmr"],
+        "ds_cmp_orderings": ["as_retrieved"],
+    }
+)
 c1, c2, c3, c4 = st.columns([2, 2, 1, 1.3])
 with c1:
     retrieval = st.selectbox(
         t("Retriever"),
         list(RETRIEVERS),
-        index=list(RETRIEVERS).index("topk"),
         format_func=retriever_titles.__getitem__,
         key="ds_retrieval",
         help="\n".join(f"- **{n}**: {dv.description(n)}" for n in RETRIEVERS),
@@ -155,12 +137,11 @@ with c2:
         help="\n".join(f"- **{n}**: {dv.description(n)}" for n in ORDERINGS),
     )
 with c3:
-    k = int(st.number_input("k", 0, 32, 4, key="ds_k", help=t("number of demonstrations")))
+    k = int(st.number_input("k", 0, 32, key="ds_k", help=t("number of demonstrations")))
 with c4:
     pool_choice = st.selectbox(
         t("Pool size"),
         list(POOL_SIZES),
-        index=1,
         format_func=pool_titles.__getitem__,
         key="ds_pool_size",
         help=t(
@@ -192,6 +173,7 @@ with tab_one:
     pick_titles.update({i: f"[{split.test[i].label}] {split.test[i].text[:60]}" for i in picks})
     q1, q2 = st.columns([3, 2])
     with q2:
+        state.sticky_choice("ds_query_pick", [None, *picks], None)
         pick = st.selectbox(
             t("Or take a test query"),
             [None, *picks],
@@ -202,8 +184,7 @@ with tab_one:
             st.session_state["ds_query"] = split.test[pick].text
         st.session_state["ds_last_pick"] = pick
     with q1:
-        if "ds_query" not in st.session_state:
-            st.session_state["ds_query"] = split.test[0].text if split.test else ""
+        state.sticky("ds_query", split.test[0].text if split.test else "")
         query = st.text_area(t("Query"), key="ds_query", height=90)
     run = st.button(t("Select demonstrations"), type="primary", key="ds_run")
     if run:
@@ -217,7 +198,7 @@ with tab_one:
             if {retrieval, ordering} & NEEDS_MODEL and runner is None:
                 st.stop()
             with st.spinner(t("Selecting with {strategy}...", strategy=f"{retrieval} + {ordering}")):
-                sel = _select(
+                sel = cache_retrieval.selection(
                     (pool_key, state.model_key(runner) if runner else ""),
                     query,
                     k,
@@ -244,9 +225,7 @@ with tab_one:
                 st.markdown(
                     t("**Map of the pool** (PCA of the MiniLM embeddings; numbers = prompt positions)")
                 )
-                n_points = int(
-                    st.slider(t("Pool points drawn"), 200, 5000, 1500, step=100, key="ds_map_points")
-                )
+                n_points = int(st.slider(t("Pool points drawn"), 200, 5000, step=100, key="ds_map_points"))
                 proj = pca_map(
                     index,
                     index.embed_query(query)[None, :],
@@ -268,7 +247,6 @@ with tab_cmp:
         cmp_retrievers = st.multiselect(
             t("Retrievers"),
             list(RETRIEVERS),
-            default=["random", "topk", "mmr"],
             format_func=retriever_titles.__getitem__,
             key="ds_cmp_retrievers",
         )
@@ -276,14 +254,12 @@ with tab_cmp:
         cmp_orderings = st.multiselect(
             t("Orderings"),
             list(ORDERINGS),
-            default=["as_retrieved"],
             format_func=ordering_titles.__getitem__,
             key="ds_cmp_orderings",
         )
     with m3:
-        n_test = int(
-            st.number_input(t("Test queries"), 1, len(split.test), min(20, len(split.test)), key="ds_cmp_n")
-        )
+        state.sticky_number("ds_cmp_n", 1, len(split.test), min(20, len(split.test)))
+        n_test = int(st.number_input(t("Test queries"), 1, len(split.test), key="ds_cmp_n"))
     strategies = tuple((r, o) for r in cmp_retrievers for o in cmp_orderings)
     heavy = [s for s in strategies if set(s) & NEEDS_MODEL]
     if heavy:

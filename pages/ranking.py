@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import generation_views as gv
 from components import state
+from components.cache import scoring as cache_scoring
 from components.i18n import t, t_error
 from components.layout import page_setup
 from engine.core.errors import USER_ERRORS
@@ -17,9 +18,7 @@ from engine.experiments.ranking import (
     RankConfig,
     RankingResult,
     ScoreKind,
-    rank_responses,
 )
-from engine.model.hf_runner import HFRunner
 
 DEFAULT_CANDIDATES = pd.DataFrame(
     {
@@ -37,23 +36,29 @@ DEFAULT_DEMOS = pd.DataFrame(
 )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _rank(model_name: str, cfg: RankConfig, _runner: HFRunner) -> RankingResult:
-    return rank_responses(_runner, cfg, score_kind="sum", tau=1.0)
-
-
 page_setup(t("Response Ranking"), "pages/ranking.py")
 runner = state.get_runner()
 if runner is None:
     st.stop()
 
-st.session_state.setdefault("rk_instruction", "What is the capital of France?")
+has_chat = runner.info.has_chat_template
+# settings kept across page changes (state.sticky): the widgets below take their values from these keys
+state.sticky_widgets(
+    {
+        "rk_instruction": "What is the capital of France?",
+        "rk_chat": has_chat,
+        "rk_system": "",
+        "rk_template": DEFAULT_RANK_TEMPLATE,
+        "rk_score_kind": SCORE_KINDS[0],
+        "rk_tau": 1.0,
+    }
+)
 left, right = st.columns([3, 2])
 with left:
     st.text_area(t("Instruction I"), key="rk_instruction", height=80)
     st.markdown(t("**Candidate responses** — tick *good* for the ones you prefer; add or delete rows."))
     cands = st.data_editor(
-        DEFAULT_CANDIDATES,
+        state.sticky_table("rk_candidates", DEFAULT_CANDIDATES),
         key="rk_candidates",
         num_rows="dynamic",
         width="stretch",
@@ -63,11 +68,10 @@ with left:
             "good": st.column_config.CheckboxColumn(t("good"), default=False, width="small"),
         },
     )
+    state.keep_table("rk_candidates", cands)
 with right:
-    has_chat = runner.info.has_chat_template
     use_chat = st.checkbox(
         t("Use the model's chat template"),
-        value=has_chat,
         disabled=not has_chat,
         key="rk_chat",
         help=t("The instruction becomes a user turn and each response the assistant's reply.")
@@ -79,9 +83,7 @@ with right:
         template = DEFAULT_RANK_TEMPLATE
     else:
         system = ""
-        template = st.text_input(
-            t("Plain layout ({instruction} then {response})"), value=DEFAULT_RANK_TEMPLATE, key="rk_template"
-        )
+        template = st.text_input(t("Plain layout ({instruction} then {response})"), key="rk_template")
     kind_titles = {"sum": t("log P(R | I) (sum)"), "mean": t("mean log-prob per token")}
     kind_choice = st.radio(
         t("Score s(I, R)"),
@@ -92,11 +94,16 @@ with right:
         help=t("The sum favours short responses; the mean does not."),
     )
     kind: ScoreKind = kind_choice or "sum"
-    tau = st.slider(t("Temperature τ of the contrastive loss"), 0.05, 10.0, 1.0, 0.05, key="rk_tau")
+    tau = st.slider(t("Temperature τ of the contrastive loss"), 0.05, 10.0, step=0.05, key="rk_tau")
     with st.expander(t("Few-shot examples before the instruction (optional)")):
         demos = st.data_editor(
-            DEFAULT_DEMOS, key="rk_demos", num_rows="dynamic", width="stretch", hide_index=True
+            state.sticky_table("rk_demos", DEFAULT_DEMOS),
+            key="rk_demos",
+            num_rows="dynamic",
+            width="stretch",
+            hide_index=True,
         )
+        state.keep_table("rk_demos", demos)
 
 run = st.button(t("Score the responses"), type="primary", key="rk_run")
 if run:
@@ -123,7 +130,7 @@ if run:
             system=system,
         )
         with st.spinner(t("Scoring {n} responses…", n=len(candidates))):
-            st.session_state[gv.RK_RESULT] = _rank(state.model_key(runner), cfg, runner)
+            st.session_state[gv.RK_RESULT] = cache_scoring.ranking(state.model_key(runner), cfg, runner)
     except USER_ERRORS as exc:
         st.error(t_error(str(exc)))
         st.session_state.pop(gv.RK_RESULT, None)
