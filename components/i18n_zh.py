@@ -427,13 +427,14 @@ ERROR_PATTERNS: list[tuple[str, str]] = [
 
 # Per-page tables (kept in their own modules so pages can be translated independently).
 from components.i18n_zh_attention import ERROR_PATTERNS_ATTENTION, ZH_ATTENTION  # noqa: E402
+from components.i18n_zh_benchmark import ZH_BENCHMARK  # noqa: E402
 from components.i18n_zh_demo import ERROR_PATTERNS_DEMO, ZH_DEMO  # noqa: E402
 from components.i18n_zh_generation import ZH_GENERATION  # noqa: E402
 from components.i18n_zh_scoring import ERROR_PATTERNS_SCORING, ZH_SCORING  # noqa: E402
 from components.i18n_zh_sensitivity import ERROR_PATTERNS_SENSITIVITY, ZH_SENSITIVITY  # noqa: E402
 from components.i18n_zh_settings import ERROR_PATTERNS_SETTINGS, ZH_SETTINGS  # noqa: E402
 
-for _table in (ZH_SCORING, ZH_DEMO, ZH_SENSITIVITY, ZH_SETTINGS, ZH_GENERATION, ZH_ATTENTION):
+for _table in (ZH_SCORING, ZH_DEMO, ZH_SENSITIVITY, ZH_SETTINGS, ZH_GENERATION, ZH_ATTENTION, ZH_BENCHMARK):
     for _key, _value in _table.items():
         if ZH.setdefault(_key, _value) != _value:
             raise ValueError(f"conflicting Chinese translations for {_key!r}")
