@@ -1,6 +1,8 @@
 """Chinese (简体中文) UI strings of the sensitivity page and its components; merged into `ZH`.
 
 Keys are the exact English strings passed to `components.i18n.t`; format fields must match.
+The engine's summaries, notes and setting names are facts with a code: `ZH_SENSITIVITY_FACTS`
+(below) holds the Chinese template of each code, used by `components.sensitivity_views.fact_text`.
 """
 
 from __future__ import annotations
@@ -14,18 +16,6 @@ ZH_SENSITIVITY: dict[str, str] = {
     "Ends the run after the current evaluation and keeps what is done.": "在当前这次评估完成后结束运行,并保留已完成的部分。",
     "Stopped before the first evaluation was done: press **Run the experiment** to run again.": "在第一次评估完成前已停止:点击 **运行实验** 重新运行。",
     "Stopped after {done} of {total} evaluations: partial result. The summary, chart and table rest on the evaluations done; press **Run the experiment** to run them all.": "在 {total} 次评估中完成 {done} 次后已停止:结果不完整。摘要、图表和表格只基于已完成的评估;点击 **运行实验** 可完整运行。",
-    "{n} evaluations of the unfinished draw left out, so that every setting rests on the same draws.": "未完成的那次抽取中的 {n} 次评估已略去,使每种设置都基于相同的抽取。",
-    # summaries with their noise (Newcombe / Wilson intervals over the test queries)
-    "within noise": "在噪声范围内",
-    "beyond noise": "超出噪声范围",
-    "Accuracy ranges from {lo} to {hi} over {n} orders of the same {k} demonstrations (mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); best vs worst: {noise} for {n_q} queries.": "在同样 {k} 个示例的 {n} 种顺序下,准确率从 {lo} 到 {hi} 不等(平均 {mean},标准差 {std:.1f} 个百分点;宏平均 F1 从 {f1_lo} 到 {f1_hi});就 {n_q} 个查询而言,最好与最差之差{noise}。",
-    "Accuracy ranges from {lo} to {hi} over {n} label-balanced draws of {k} demonstrations (mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); best vs worst: {noise} for {n_q} queries.": "在 {n} 次标签均衡的抽取(每次 {k} 个示例)中,准确率从 {lo} 到 {hi} 不等(平均 {mean},标准差 {std:.1f} 个百分点;宏平均 F1 从 {f1_lo} 到 {f1_hi});就 {n_q} 个查询而言,最好与最差之差{noise}。",
-    "Accuracy ranges from {lo} to {hi} over {n} random draws of {k} demonstrations (mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); best vs worst: {noise} for {n_q} queries.": "在 {n} 次随机抽取(每次 {k} 个示例)中,准确率从 {lo} 到 {hi} 不等(平均 {mean},标准差 {std:.1f} 个百分点;宏平均 F1 从 {f1_lo} 到 {f1_hi});就 {n_q} 个查询而言,最好与最差之差{noise}。",
-    "{condition} {acc} ({delta:+.1f} points, {noise})": "{condition} {acc}({delta:+.1f} 个百分点,{noise})",
-    "With {k} demonstrations: gold labels {gold} ({conf:.0f}% Wilson interval over {n} queries: {lo}–{hi}){others} ({seeds}; chance {chance}).": "使用 {k} 个示例:正确标签 {gold}({n} 个查询上的 {conf:.0f}% Wilson 区间:{lo}–{hi}){others}({seeds};随机水平 {chance})。",
-    ": unrelated words change accuracy by {delta:+.1f} points from the defaults, {noise} for {n} queries": ":与默认标签词相比,无关词使准确率变化 {delta:+.1f} 个百分点,就 {n} 个查询而言{noise}",
-    "Label words {parts}{change} ({seeds}; chance {chance}).": "标签词 {parts}{change}({seeds};随机水平 {chance})。",
-    "Accuracy ranges from {lo} ({worst}) to {hi} ({best}) over {n} formats ({seeds}; best vs worst: {noise} for {n_q} queries).": "在 {n} 种格式下,准确率从 {lo}({worst})到 {hi}({best})不等({seeds};就 {n_q} 个查询而言,最好与最差之差{noise})。",
     # pages/sensitivity.py
     "Model **{model}** · dataset **{dataset}** · the prompt (instruction, template, label words) comes from the Prompt Lab. How much does accuracy move when things that should not matter change?": "模型 **{model}** · 数据集 **{dataset}** · 提示词(指令、模板、标签词)来自提示词实验室。那些本不该有影响的东西变化时,准确率会变动多少?",
     "Experiment": "实验",
@@ -56,38 +46,6 @@ ZH_SENSITIVITY: dict[str, str] = {
     "Demonstrations with gold, uniformly random, flipped or no labels (Min et al. 2022).": "示例分别带正确标签、均匀随机标签、翻转标签或不带标签(Min 等 2022)。",
     "Default label words vs yours vs unrelated words (foo/bar): mapping or priors?": "默认标签词、你的标签词与无关词(foo/bar)对比:模型靠的是映射还是先验?",
     "The prompt with and without its instruction, and with the templates you type.": "提示词带指令与不带指令,以及使用你输入的模板。",
-    # settings (rows) and label conditions
-    "gold labels": "正确标签",
-    "random labels": "随机标签",
-    "flipped labels": "翻转标签",
-    "no labels": "无标签",
-    "order {i}: {positions}": "顺序 {i}:{positions}",
-    "draw {i}": "第 {i} 次抽取",
-    "default: {words}": "默认:{words}",
-    "yours: {words}": "你的:{words}",
-    "unrelated: {words}": "无关词:{words}",
-    "template {i} + instruction": "模板 {i} + 指令",
-    "template {i}, no instruction": "模板 {i},无指令",
-    "template {i}": "模板 {i}",
-    # notes
-    "{k} demonstrations have only {n} orders; all of them were run.": "{k} 个示例只有 {n} 种顺序;已全部运行。",
-    "k = {ks} left out: larger than the pool or too long for the model's context ({n_ctx} tokens).": "已略去 k = {ks}:超过示例池大小,或超出模型的上下文长度({n_ctx} 个 token)。",
-    # summary sentences
-    "{acc} at k={k}": "k={k} 时 {acc}",
-    "{scorer}: {shots}; best {best} at k={best_k} ({conf:.0f}% Wilson interval over {n} queries: {lo}–{hi})": "{scorer}:{shots};最佳 {best}(k={best_k};{n} 条查询上的 {conf:.0f}% Wilson 区间:{lo}–{hi})",
-    ", k={k} (the largest) is {gap:.1f} points below it": ",最大的 k={k} 比最佳低 {gap:.1f} 个百分点",
-    ", the largest k: no plateau yet": ",即所试的最大 k:尚未进入平台期",
-    ", every k from k={k} on within {points:.0f} points of it": ",从 k={k} 起的每个 k 都与最佳相差不超过 {points:.0f} 个百分点",
-    "not monotone: k={k} is {fall:.1f} points below k={ref}": "非单调:k={k} 比 k={ref} 低 {fall:.1f} 个百分点",
-    " (within noise)": "(在噪声范围内)",
-    "every other k within noise of the best": "其余每个 k 与最佳的差异都在噪声范围内",
-    "k={ks} within noise of the best": "k={ks} 与最佳的差异在噪声范围内",
-    "every other k differs from the best beyond noise": "其余每个 k 与最佳的差异都超出噪声范围",
-    "mean over {n} seeded draws": "{n} 次带种子抽取的平均值",
-    "one draw per k": "每个 k 抽取一次",
-    "{parts} ({seeds}; chance {chance}).": "{parts}({seeds};随机水平 {chance})。",
-    "mean over {n} draws": "{n} 次抽取的平均值",
-    "one draw": "抽取一次",
     # results
     "Settings compared": "比较的设置数",
     "Evaluations run": "已运行的评估数",
@@ -141,7 +99,7 @@ ZH_SENSITIVITY: dict[str, str] = {
     "demonstrations dropped (mean)": "去掉的示例数(平均)",
 }
 
-# (regex on the English message of engine/experiments/sensitivity.py and pages/sensitivity.py, Chinese template)
+# (regex on the English message of engine/experiments/sensitivity/ and components/sensitivity_form.py, Chinese template)
 ERROR_PATTERNS_SENSITIVITY: list[tuple[str, str]] = [
     (
         r"^The (.*?) experiment needs k >= (\d+), got k = (-?\d+)",

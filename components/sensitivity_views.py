@@ -10,28 +10,25 @@
 from __future__ import annotations
 
 import json
-import re
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from components.i18n import lang, t
+from components.i18n_zh_sensitivity import ZH_SENSITIVITY_FACTS
 from components.prompt_view import render_prompt
 from engine.experiments.sensitivity import (
-    NOISE_CONFIDENCE,
-    SATURATION_POINTS,
-    KCurveStats,
+    ENGLISH,
+    EXPERIMENTS,
+    LABEL_CONDITIONS,
+    Fact,
     Row,
     SensitivityResult,
-    kcurve_stats,
-    mean,
-    noise_word,
-    pct,
-    runs_done,
-    wilson_interval,
+    render,
+    setting_of,
 )
+from engine.experiments.sensitivity.facts import Value
 from engine.scoring.scorers import SCORERS
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -41,44 +38,25 @@ FILLS = (
 )  # fmt: skip
 
 
+def fact_text(fact: Value) -> str:
+    """An engine fact (summary, note, setting) in the UI language: the engine's English template,
+    or the Chinese one of the same code (`ZH_SENSITIVITY_FACTS`)."""
+    return render(fact, ENGLISH if lang() == "en" else ZH_SENSITIVITY_FACTS)
+
+
 def experiment_titles() -> dict[str, str]:
     """Experiment titles in the UI language (translated now: format functions may run outside the script)."""
-    return {
-        "order": t("Order variance"),
-        "selection": t("Selection variance"),
-        "kcurve": t("k-curve"),
-        "labels": t("Labels matter?"),
-        "label_words": t("Label words"),
-        "format": t("Format"),
-    }
+    return {name: t(spec.title) for name, spec in EXPERIMENTS.items()}
 
 
 def experiment_descriptions() -> dict[str, str]:
-    """One sentence per experiment in the UI language (`EXPERIMENTS[...].description` in English)."""
-    return {
-        "order": t(
-            "The same k demonstrations in N random orders: how much does the order alone move accuracy?"
-        ),
-        "selection": t(
-            "N random draws of k demonstrations: how much does the choice of demonstrations move accuracy?"
-        ),
-        "kcurve": t(
-            "Accuracy for k = 0, 1, 2, 4, 8, 16, 32 per scoring function, mean and spread over N seeds."
-        ),
-        "labels": t("Demonstrations with gold, uniformly random, flipped or no labels (Min et al. 2022)."),
-        "label_words": t("Default label words vs yours vs unrelated words (foo/bar): mapping or priors?"),
-        "format": t("The prompt with and without its instruction, and with the templates you type."),
-    }
+    """One sentence per experiment in the UI language (`ExperimentSpec.description` in English)."""
+    return {name: t(spec.description) for name, spec in EXPERIMENTS.items()}
 
 
 def condition_titles() -> dict[str, str]:
     """The label conditions of the labels experiment (`CONDITION_TITLES` in English)."""
-    return {
-        "gold": t("gold labels"),
-        "random": t("random labels"),
-        "flipped": t("flipped labels"),
-        "none": t("no labels"),
-    }
+    return {c: fact_text(Fact(f"condition.{c}")) for c in LABEL_CONDITIONS}
 
 
 def scorer_name(name: str) -> str:
@@ -89,249 +67,24 @@ def scorer_name(name: str) -> str:
     return name
 
 
-_FORMAT_SETTING = re.compile(r"^template (\d+)( \+ instruction|, no instruction)?$")
-
-
 def setting_title(row: Row) -> str:
     """The name of a row's setting in the UI language (English: the engine's `Row.setting`)."""
-    if lang() == "en":
-        return row.setting
-    f = row.fields
-    if "order" in f and "positions" in f:
-        positions = "-".join(str(int(p)) for p in f["positions"])  # 1-based
-        return t("order {i}: {positions}", i=f["order"], positions=positions)
-    if "draw" in f and "draw_seed" in f:
-        return t("draw {i}", i=f["draw"])
-    if "condition" in f:
-        return condition_titles().get(str(f["condition"]), row.setting)
-    if "kind" in f and "words" in f and ": " in row.setting:
-        words = row.setting.split(": ", 1)[1]
-        kinds = {
-            "default": t("default: {words}", words=words),
-            "yours": t("yours: {words}", words=words),
-            "unrelated": t("unrelated: {words}", words=words),
-        }
-        return kinds.get(str(f["kind"]), row.setting)
-    m = _FORMAT_SETTING.match(row.setting)
-    if m and "template" in f:
-        if m.group(2) == " + instruction":
-            return t("template {i} + instruction", i=m.group(1))
-        if m.group(2) == ", no instruction":
-            return t("template {i}, no instruction", i=m.group(1))
-        return t("template {i}", i=m.group(1))
-    return row.setting
+    return fact_text(setting_of(row))
 
 
-_NOTE_ORDERS = re.compile(r"^(\d+) demonstrations have only (\d+) orders; all of them were run\.$")
-_NOTE_STOPPED = re.compile(
-    r"^(\d+) evaluations of the unfinished draw left out, so that every setting rests on the same draws\.$"
-)
-_NOTE_KS = re.compile(
-    r"^k = (.*) left out: larger than the pool or too long for the model's context \((\d+) tokens\)\.$"
-)
-
-
-def note_text(note: str) -> str:
-    """An engine note (what was adjusted) in the UI language."""
-    m = _NOTE_ORDERS.match(note)
-    if m:
-        return t("{k} demonstrations have only {n} orders; all of them were run.", k=m.group(1), n=m.group(2))
-    m = _NOTE_STOPPED.match(note)
-    if m:
-        return t(
-            "{n} evaluations of the unfinished draw left out, so that every setting rests on the same draws.",
-            n=m.group(1),
-        )
-    m = _NOTE_KS.match(note)
-    if m:
-        return t(
-            "k = {ks} left out: larger than the pool or too long for the model's context ({n_ctx} tokens).",
-            ks=m.group(1),
-            n_ctx=m.group(2),
-        )
-    return note
-
-
-def noise_title(a: float, b: float, n: int) -> str:
-    """`engine.experiments.sensitivity.noise_word` in the UI language."""
-    return {"within noise": t("within noise"), "beyond noise": t("beyond noise")}[noise_word(a, b, n)]
-
-
-def _spread_fields(rows: tuple[Row, ...]) -> dict[str, object]:
-    accs = [r.accuracy for r in rows]
-    f1s = [r.macro_f1 for r in rows]
-    n = min(r.n for r in rows)
-    return {
-        "noise": noise_title(max(accs), min(accs), n),
-        "n_q": n,
-        "lo": pct(min(accs)),
-        "hi": pct(max(accs)),
-        "n": len(rows),
-        "mean": pct(mean(accs)),
-        "std": 100 * float(np.std(accs)),
-        "f1_lo": pct(min(f1s)),
-        "f1_hi": pct(max(f1s)),
-    }
-
-
-def _seeds(n: int) -> str:
-    return t("mean over {n} draws", n=n) if n > 1 else t("one draw")
-
-
-def _kcurve_part(st: KCurveStats, sep: str) -> str:
-    """One scorer's part of the k-curve summary (`engine.experiments.sensitivity.summarize_kcurve`)."""
-    semi = ";" if lang() == "zh" else "; "
-    shots = sep.join(t("{acc} at k={k}", acc=pct(a), k=k) for k, a in st.accuracy.items())
-    lo, hi = st.best_interval
-    text = t(
-        "{scorer}: {shots}; best {best} at k={best_k} ({conf:.0f}% Wilson interval over {n} queries: {lo}–{hi})",
-        scorer=scorer_name(st.scorer),
-        shots=shots,
-        best=pct(st.best),
-        best_k=st.best_k,
-        conf=100 * NOISE_CONFIDENCE,
-        n=st.n,
-        lo=pct(lo),
-        hi=pct(hi),
-    )
-    if len(st.accuracy) < 2:
-        return text
-    if st.stable_from is None:
-        gap = 100 * (st.best - st.accuracy[st.largest_k])
-        text += t(", k={k} (the largest) is {gap:.1f} points below it", k=st.largest_k, gap=gap)
-    elif st.stable_from == st.largest_k:
-        text += t(", the largest k: no plateau yet")
-    else:
-        text += t(
-            ", every k from k={k} on within {points:.0f} points of it",
-            k=st.stable_from,
-            points=100 * SATURATION_POINTS,
-        )
-    if st.drop is not None:
-        i, j, fall = st.drop
-        text += semi + t(
-            "not monotone: k={k} is {fall:.1f} points below k={ref}", k=j, fall=100 * fall, ref=i
-        )
-        if st.drop_within_noise:
-            text += t(" (within noise)")
-    if len(st.within_noise) == len(st.accuracy) - 1:
-        text += semi + t("every other k within noise of the best")
-    elif st.within_noise:
-        ks = (sep if lang() == "zh" else ", ").join(map(str, st.within_noise))
-        text += semi + t("k={ks} within noise of the best", ks=ks)
-    else:
-        text += semi + t("every other k differs from the best beyond noise")
-    return text
+def note_text(note: Fact | str) -> str:
+    """An engine note (what was adjusted) in the UI language; a plain string is shown as is."""
+    return note if isinstance(note, str) else fact_text(note)
 
 
 def summary_sentence(result: SensitivityResult) -> str:
-    """The engine's summary sentence (`SensitivityResult.summary`), built in the UI language
-    from the result's numbers."""
-    rows, cfg = result.rows, result.config
-    chance = pct(1 / len(result.labels)) if result.labels else "-"
-    sep = "," if lang() == "zh" else ", "
-    if result.experiment == "order":
-        return t(
-            "Accuracy ranges from {lo} to {hi} over {n} orders of the same {k} demonstrations "
-            "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); "
-            "best vs worst: {noise} for {n_q} queries.",
-            k=cfg.k,
-            **_spread_fields(rows),
-        )
-    if result.experiment == "selection":
-        if cfg.draw == "label_balanced":
-            return t(
-                "Accuracy ranges from {lo} to {hi} over {n} label-balanced draws of {k} demonstrations "
-                "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); "
-                "best vs worst: {noise} for {n_q} queries.",
-                k=cfg.k,
-                **_spread_fields(rows),
-            )
-        return t(
-            "Accuracy ranges from {lo} to {hi} over {n} random draws of {k} demonstrations "
-            "(mean {mean}, std {std:.1f} points; macro-F1 from {f1_lo} to {f1_hi}); "
-            "best vs worst: {noise} for {n_q} queries.",
-            k=cfg.k,
-            **_spread_fields(rows),
-        )
-    if result.experiment == "kcurve":
-        parts = [_kcurve_part(st, sep) for st in kcurve_stats(rows, cfg)]
-        runs = runs_done([r for r in rows if int(r.fields["k"]) > 0]) or 1
-        seeds = t("mean over {n} seeded draws", n=runs) if runs > 1 else t("one draw per k")
-        return t(
-            "{parts} ({seeds}; chance {chance}).",
-            parts=(";" if lang() == "zh" else "; ").join(parts),
-            seeds=seeds,
-            chance=chance,
-        )
-    n_q = min(r.n for r in rows)
-    seeds = _seeds(runs_done(rows))
-    if result.experiment == "labels":
-        acc = {str(r.fields["condition"]): r.accuracy for r in rows}
-        titles = condition_titles()
-        gold = acc["gold"]
-        lo, hi = wilson_interval(gold, n_q)
-
-        def rel(c: str) -> str:
-            return t(
-                "{condition} {acc} ({delta:+.1f} points, {noise})",
-                condition=titles[c],
-                acc=pct(acc[c]),
-                delta=100 * (acc[c] - gold),
-                noise=noise_title(acc[c], gold, n_q),
-            )
-
-        others = "".join(sep + rel(c) for c in ("random", "flipped", "none") if c in acc)
-        return t(
-            "With {k} demonstrations: gold labels {gold} ({conf:.0f}% Wilson interval over {n} queries: "
-            "{lo}–{hi}){others} ({seeds}; chance {chance}).",
-            k=cfg.k,
-            gold=pct(gold),
-            conf=100 * NOISE_CONFIDENCE,
-            n=n_q,
-            lo=pct(lo),
-            hi=pct(hi),
-            others=others,
-            seeds=seeds,
-            chance=chance,
-        )
-    if result.experiment == "label_words":
-        parts = [f"{r.setting.split(': ', 1)[1]} {pct(r.accuracy)}" for r in rows]
-        unrelated = next((r for r in rows if r.fields.get("kind") == "unrelated"), None)
-        change = ""
-        if unrelated is not None:
-            change = t(
-                ": unrelated words change accuracy by {delta:+.1f} points from the defaults, {noise} for {n} queries",
-                delta=100 * (unrelated.accuracy - rows[0].accuracy),
-                noise=noise_title(unrelated.accuracy, rows[0].accuracy, n_q),
-                n=n_q,
-            )
-        return t(
-            "Label words {parts}{change} ({seeds}; chance {chance}).",
-            parts=sep.join(parts),
-            change=change,
-            seeds=seeds,
-            chance=chance,
-        )
-    best = max(rows, key=lambda r: r.accuracy)
-    worst = min(rows, key=lambda r: r.accuracy)
-    return t(
-        "Accuracy ranges from {lo} ({worst}) to {hi} ({best}) over {n} formats ({seeds}; best vs worst: "
-        "{noise} for {n_q} queries).",
-        lo=pct(worst.accuracy),
-        worst=setting_title(worst),
-        hi=pct(best.accuracy),
-        best=setting_title(best),
-        n=len(rows),
-        seeds=seeds,
-        noise=noise_title(best.accuracy, worst.accuracy, n_q),
-        n_q=n_q,
-    )
+    """The result's summary (`SensitivityResult.summary_fact`) in the UI language."""
+    return fact_text(result.summary_fact)
 
 
 def summary_text(result: SensitivityResult) -> str:
-    """The summary shown: the engine's sentence in English (the CLI prints the same), rebuilt
-    from the numbers in other languages."""
+    """The summary shown: the engine's sentence in English (the CLI prints the same), the same
+    fact in the Chinese template otherwise."""
     return result.summary if lang() == "en" else summary_sentence(result)
 
 
@@ -576,7 +329,7 @@ def render_result(result: SensitivityResult, *, key: str = "sens") -> None:
     )
     m3.metric(t("Tokens through the model"), f"{result.tokens_processed:,}")
     m4.metric(t("Seconds taken"), f"{result.seconds:.1f}")
-    for note in result.notes:
+    for note in result.note_facts or result.notes:
         st.info(note_text(note))
     st.plotly_chart(figure_for(result), width="stretch", key=f"{key}_chart")
     st.caption(

@@ -14,9 +14,11 @@ import components.sensitivity_views as sv
 from engine.experiments.sensitivity import (
     CONDITION_TITLES,
     EXPERIMENTS,
+    Fact,
     Row,
     SensitivityConfig,
     SensitivityResult,
+    english,
 )
 from engine.prompting.prompts import PromptFormat
 from tests.app.conftest import new_app
@@ -160,8 +162,9 @@ def test_order_experiment_in_chinese(at: AppTest) -> None:
 
 
 # ------------------------------------------------------------------ summary sentences (no model)
-def _row(setting: str, acc: float, f1: float, **fields: Any) -> Row:
-    return Row(setting, acc, f1, (acc, acc - 0.1), (f1, f1), 10, 0.5, 100, fields)
+def _row(title: Fact, acc: float, f1: float, **fields: Any) -> Row:
+    """A row as the engine builds it: its setting is its title fact in English."""
+    return Row(english(title), acc, f1, (acc, acc - 0.1), (f1, f1), 10, 0.5, 100, fields, title=title)
 
 
 def _results() -> list[SensitivityResult]:
@@ -171,18 +174,31 @@ def _results() -> list[SensitivityResult]:
         "order": (
             {},
             [
-                _row("order 1: 1-2", 0.5, 0.4, order=1, positions=(1, 2)),
-                _row("order 2: 2-1", 0.8, 0.75, order=2, positions=(2, 1)),
+                _row(
+                    Fact("setting.order", {"i": 1, "positions": "1-2"}), 0.5, 0.4, order=1, positions=(1, 2)
+                ),
+                _row(
+                    Fact("setting.order", {"i": 2, "positions": "2-1"}), 0.8, 0.75, order=2, positions=(2, 1)
+                ),
             ],
         ),
         "selection": (
             {"draw": "random"},
-            [_row("draw 1", 0.6, 0.5, draw=1, draw_seed=7), _row("draw 2", 0.7, 0.6, draw=2, draw_seed=8)],
+            [
+                _row(Fact("setting.draw", {"i": 1}), 0.6, 0.5, draw=1, draw_seed=7),
+                _row(Fact("setting.draw", {"i": 2}), 0.7, 0.6, draw=2, draw_seed=8),
+            ],
         ),
         "kcurve": (
             {"scorers": ("direct", "ppl"), "ks": (0, 1, 2)},
             [
-                _row(f"{s} k={k}", 0.5 + 0.1 * k - 0.05 * (s == "ppl"), 0.5, scorer=s, k=k)
+                _row(
+                    Fact("setting.kcurve", {"scorer": s, "k": k}),
+                    0.5 + 0.1 * k - 0.05 * (s == "ppl"),
+                    0.5,
+                    scorer=s,
+                    k=k,
+                )
                 for s in ("direct", "ppl")
                 for k in (0, 1, 2)
             ],
@@ -190,26 +206,63 @@ def _results() -> list[SensitivityResult]:
         "labels": (
             {},
             [
-                _row(title, acc, acc, condition=c)
-                for (c, title), acc in zip(CONDITION_TITLES.items(), (0.8, 0.7, 0.3, 0.55), strict=True)
+                _row(Fact(f"condition.{c}"), acc, acc, condition=c)
+                for c, acc in zip(CONDITION_TITLES, (0.8, 0.7, 0.3, 0.55), strict=True)
             ],
         ),
         "label_words": (
             {"alt_label_words": (("meh", "nice"),)},
             [
-                _row("default: bad/good", 0.8, 0.8, kind="default", words={}),
-                _row("yours: meh/nice", 0.7, 0.7, kind="yours", words={}),
-                _row("unrelated: foo/bar", 0.55, 0.5, kind="unrelated", words={}),
+                _row(
+                    Fact("setting.words.default", {"words": "bad/good"}),
+                    0.8,
+                    0.8,
+                    kind="default",
+                    words={"negative": "bad", "positive": "good"},
+                ),
+                _row(
+                    Fact("setting.words.yours", {"words": "meh/nice"}),
+                    0.7,
+                    0.7,
+                    kind="yours",
+                    words={"negative": "meh", "positive": "nice"},
+                ),
+                _row(
+                    Fact("setting.words.unrelated", {"words": "foo/bar"}),
+                    0.55,
+                    0.5,
+                    kind="unrelated",
+                    words={"negative": "foo", "positive": "bar"},
+                ),
             ],
         ),
         "format": (
             {"templates": ("Q: {text}\nA: {label}",)},
             [
-                _row("template 1 + instruction", 0.8, 0.8, kind="base", template="", instruction=""),
                 _row(
-                    "template 1, no instruction", 0.6, 0.6, kind="no instruction", template="", instruction=""
+                    Fact("setting.format.instruction", {"i": 1}),
+                    0.8,
+                    0.8,
+                    kind="base",
+                    template="",
+                    instruction="",
                 ),
-                _row("template 2 + instruction", 0.7, 0.7, kind="yours", template="", instruction=""),
+                _row(
+                    Fact("setting.format.no_instruction", {"i": 1}),
+                    0.6,
+                    0.6,
+                    kind="no instruction",
+                    template="",
+                    instruction="",
+                ),
+                _row(
+                    Fact("setting.format.instruction", {"i": 2}),
+                    0.7,
+                    0.7,
+                    kind="yours",
+                    template="",
+                    instruction="",
+                ),
             ],
         ),
     }
@@ -245,12 +298,16 @@ def test_summary_sentence_matches_the_engine_and_translates(
 def test_notes_are_translated(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in (i18n, sv):
         monkeypatch.setattr(module, "lang", lambda: "zh")
-    assert sv.note_text("3 demonstrations have only 6 orders; all of them were run.") == (
-        "3 个示例只有 6 种顺序;已全部运行。"
+    orders = Fact("note.orders", {"k": 3, "n": 6})
+    ks = Fact("note.ks", {"ks": "16, 32", "n_ctx": 2048})
+    # the engine's English (what the CLI prints) and the page's Chinese come from the same fact
+    assert english(orders) == "3 demonstrations have only 6 orders; all of them were run."
+    assert (
+        english(ks)
+        == "k = 16, 32 left out: larger than the pool or too long for the model's context (2048 tokens)."
     )
-    assert "k = 16, 32" in sv.note_text(
-        "k = 16, 32 left out: larger than the pool or too long for the model's context (2048 tokens)."
-    )
+    assert sv.note_text(orders) == "3 个示例只有 6 种顺序;已全部运行。"
+    assert "k = 16, 32" in sv.note_text(ks) and "2048" in sv.note_text(ks)
     assert sv.note_text("something new") == "something new"
 
 
