@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,3 +127,43 @@ def shot(page, name: str, height: int = 2400) -> None:  # type: ignore[no-untype
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     if size:
         page.set_viewport_size(size)
+
+
+PLOTLY_JS = """() => {
+    const plain = (v) => {
+        if (v === null || v === undefined) return null;
+        if (ArrayBuffer.isView(v)) return Array.from(v, (x) => (Number.isFinite(x) ? x : null));
+        if (Array.isArray(v)) return v.map(plain);
+        if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+        return typeof v === 'object' ? null : v;
+    };
+    return Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')).map((gd) => {
+        const title = gd.layout && gd.layout.title;
+        const yaxis = (gd._fullLayout && gd._fullLayout.yaxis) || {};
+        return {
+            title: typeof title === 'string' ? title : (title && title.text) || '',
+            ytitle: (yaxis.title && yaxis.title.text) || '',
+            traces: (gd._fullData || gd.data || []).map((t) => ({
+                type: t.type, name: t.name || '', x: plain(t.x), y: plain(t.y), z: plain(t.z),
+                color: t.marker ? plain(t.marker.color) : null,
+            })),
+        };
+    });
+}"""
+
+
+def plotly_figures(page) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Every Plotly chart on the page as the browser holds it: its title, y-axis title and traces
+    (type, name, x, y, z, marker colour; typed arrays as lists, NaN as None), in page order.
+
+    The numbers a page draws are checked here, not only that a chart appeared.
+    """
+    return list(page.evaluate(PLOTLY_JS))
+
+
+def metric_value(page, label: str) -> str:  # type: ignore[no-untyped-def]
+    """The text of the `st.metric` whose label contains `label`."""
+    box = page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=label)
+    )
+    return str(box.first.locator('[data-testid="stMetricValue"]').inner_text()).strip()
