@@ -3,58 +3,62 @@
 `evaluate` is a composition of pure steps (the lesson of OpenICL, whose ``inference()`` fused
 retrieval, formatting, scoring and file I/O into one method)::
 
-    draw_demos     pool indices per query (retriever + ordering registries, seeded)
-    plan_queries   prompt text and tokens per query and label (+ content-free inputs)
-    span_requests  token-level requests, one block per distinct demonstration set
-    runner         the fast path (`engine.model.prefix_cache`): shared prefixes computed once
-    collect        scores per query and label
-    calibrate      label log-probs after calibration
-    metrics        accuracy, macro-F1, confusion matrix, ECE, mean probability of the gold label
+    retrieval_context  what the retriever and ordering need (config.py)
+    draw_demos         pool indices per query (retriever + ordering registries, seeded; steps.py)
+    plan_queries       prompt text and tokens per query and label (+ content-free inputs)
+    span_requests      token-level requests, one block per distinct demonstration set (here)
+    runner             the fast path (`engine.model.prefix_cache`): shared prefixes computed once
+    collect            scores per query and label (here)
+    calibrate          label log-probs after calibration (steps.py)
+    metrics            accuracy, macro-F1, confusion matrix, ECE, mean gold probability (metrics.py)
 
-Two demonstration settings: ``per-query`` (a fresh draw for every query, as OpenICL and StaICC
-do; the seed of query i is derived from (seed, i)) and ``shared`` (one draw with `seed` for all
-queries: the fixed prompt of the Prompt Lab). Queries with the same demonstrations share their
-prefix pass in either setting.
-
-Metrics: macro-F1 averages the per-label F1 over the labels that occur in the gold labels or
-the predictions (scikit-learn's default); ECE uses 10 equal-width confidence bins on the
-probability of the predicted label (Guo et al. 2017).
+Queries with the same demonstrations share their prefix pass in either demonstration setting
+(``per-query`` or ``shared``, see `engine.evaluation.steps`). A run that can stop scores its
+queries in chunks and returns the result of those done, marked partial.
 
 References:
     Wu et al. 2023, "OpenICL: An Open-Source Framework for In-context Learning" (arXiv:2303.02913).
     Cho et al. 2024, "StaICC: Standardized Evaluation for Classification Task in In-context Learning".
-    Guo et al. 2017, "On Calibration of Modern Neural Networks" (ECE).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.core.errors import ConfigError
-from engine.core.progress import StopFn
-from engine.model.hf_runner import ModelRunner, ProgressFn, SpanRequest
-from engine.prompting.prompts import Demo, PromptFormat
+from engine.core.progress import ProgressFn, StopFn
+from engine.evaluation.config import QUERY_AGNOSTIC_DRAWS as QUERY_AGNOSTIC_DRAWS  # re-exported
+from engine.evaluation.config import DemoMode as DemoMode  # re-exported
+from engine.evaluation.config import EvalConfig as EvalConfig  # re-exported
+from engine.evaluation.config import Variant as Variant  # re-exported
+from engine.evaluation.config import label_words_from as label_words_from  # re-exported
+from engine.evaluation.config import retrieval_context
+from engine.evaluation.config import variants_of as variants_of  # re-exported
+from engine.evaluation.metrics import ECE_BINS as ECE_BINS  # re-exported
+from engine.evaluation.metrics import Metrics as Metrics  # re-exported
+from engine.evaluation.metrics import compute_metrics as compute_metrics  # re-exported
+from engine.evaluation.results import EvalResult as EvalResult  # re-exported
+from engine.evaluation.results import QueryResult as QueryResult  # re-exported
+from engine.evaluation.steps import calibrate as calibrate  # re-exported
+from engine.evaluation.steps import content_free_plans as content_free_plans  # re-exported
+from engine.evaluation.steps import derive_seed as derive_seed  # re-exported
+from engine.evaluation.steps import draw_demos as draw_demos  # re-exported
+from engine.evaluation.steps import plan_queries as plan_queries  # re-exported
+from engine.model.protocol import ModelRunner, SpanRequest
 from engine.retrieval import retrievers as retrieval
 from engine.scoring.scorers import (
-    SCORERS,
     LabelScore,
     LabelText,
     QueryPlan,
-    ScoringConfig,
-    apply_prior,
-    batch_prior,
     check_labels,
     content_free_inputs,
-    content_free_texts,
-    contextual_prior,
     label_scores,
-    log_normalize,
     spans,
     to_logits,
 )
@@ -62,317 +66,7 @@ from engine.scoring.scorers import (
 if TYPE_CHECKING:
     from engine.data.datasets import Example
 
-DemoMode = Literal["per-query", "shared"]
-ECE_BINS = 10
-# Retrievers whose draw ignores the query (it depends on the seed only), so one draw can be shared
-# by every query, besides the registry's QUERY_INDEPENDENT ones (derived from the retriever specs).
-QUERY_AGNOSTIC_DRAWS: frozenset[str] = retrieval.QUERY_AGNOSTIC
 
-
-@dataclass(frozen=True, slots=True)
-class EvalConfig:
-    """Everything that determines an evaluation besides the model and the data. Validated.
-
-    Attributes:
-        fmt: template, instruction, separator.
-        label_words: (label name, label word) pairs, in label order.
-        k: demonstrations per prompt.
-        scoring: scorer, calibration, normalisation.
-        demos: "per-query" (fresh draw per query) or "shared" (one draw for all queries).
-        retrieval, ordering: registry names in `engine.retrieval.retrievers`.
-        seed: seeds the demonstration draws and the domain strings.
-        fixed: pool indices for the `fixed` retriever.
-        options: retrieval options, as (name, value) pairs.
-    """
-
-    fmt: PromptFormat
-    label_words: tuple[tuple[str, str], ...]
-    k: int = 4
-    scoring: ScoringConfig = field(default_factory=ScoringConfig)
-    demos: DemoMode = "per-query"
-    retrieval: str = "random"
-    ordering: str = "as_retrieved"
-    seed: int = 0
-    fixed: tuple[int, ...] = ()
-    options: tuple[tuple[str, float | int | str], ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.k < 0:
-            raise ConfigError(f"k must be 0 or more, got {self.k}.")
-        if self.demos not in get_args(DemoMode):
-            raise ConfigError(f"demos must be one of {', '.join(get_args(DemoMode))}, got {self.demos!r}.")
-        retrieval.get_retriever(self.retrieval)
-        retrieval.get_ordering(self.ordering)
-        if self.demos == "shared" and not (
-            self.retrieval in retrieval.QUERY_INDEPENDENT or self.retrieval in QUERY_AGNOSTIC_DRAWS
-        ):
-            allowed = sorted((retrieval.QUERY_INDEPENDENT | QUERY_AGNOSTIC_DRAWS) & set(retrieval.RETRIEVERS))
-            raise ConfigError(
-                f"Shared demonstrations need a retriever that ignores the query ({', '.join(allowed)}); "
-                f"{self.retrieval!r} picks demonstrations per query, so use per-query demonstrations."
-            )
-        check_labels(dict(self.label_words))
-
-    @property
-    def words(self) -> dict[str, str]:
-        return dict(self.label_words)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.label_words)
-
-
-@dataclass(frozen=True, slots=True)
-class QueryResult:
-    """One evaluated query.
-
-    Attributes:
-        id: the example's id (source row).
-        text: the query text.
-        gold, pred: label names.
-        demo_ids: ids of the demonstrations (their `Example.id`), in prompt order.
-        pool_indices: the same demonstrations as indices into the pool.
-        n_dropped: demonstrations dropped from the far end to fit the context.
-        label_scores: per label: exact text scored, score and per-token log-probs.
-        probs: calibrated label probabilities (label order).
-        prior: the calibration prior used for this query (label order), if any.
-    """
-
-    id: int
-    text: str
-    gold: str
-    pred: str
-    demo_ids: tuple[int, ...]
-    pool_indices: tuple[int, ...]
-    n_dropped: int
-    label_scores: tuple[LabelScore, ...]
-    probs: tuple[float, ...]
-    prior: tuple[float, ...] | None = None
-
-    @property
-    def scores(self) -> dict[str, float]:
-        return {s.label: s.score for s in self.label_scores}
-
-    @property
-    def prompts(self) -> dict[str, str]:
-        return {s.label: s.text for s in self.label_scores}
-
-    @property
-    def correct(self) -> bool:
-        return self.gold == self.pred
-
-    def to_json(self) -> dict[str, Any]:
-        """The results.jsonl record (CLI contract), plus the calibrated probabilities."""
-        return {
-            "id": self.id,
-            "text": self.text,
-            "gold": self.gold,
-            "pred": self.pred,
-            "demo_ids": list(self.demo_ids),
-            "scores": self.scores,
-            "prompts": self.prompts,
-            "probs": {s.label: p for s, p in zip(self.label_scores, self.probs, strict=True)},
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Metrics:
-    """Classification metrics of one evaluation.
-
-    Attributes:
-        accuracy: fraction of correct predictions.
-        macro_f1: unweighted mean of per-label F1 (labels in gold or predictions).
-        ece: expected calibration error (10 equal-width bins).
-        mean_true_prob: mean probability given to the gold label.
-        confusion: counts `[gold label, predicted label]` in label order.
-        per_label_f1: label -> F1.
-        n: number of queries.
-    """
-
-    accuracy: float
-    macro_f1: float
-    ece: float
-    mean_true_prob: float
-    confusion: tuple[tuple[int, ...], ...]
-    per_label_f1: dict[str, float]
-    n: int
-
-
-@dataclass(frozen=True, slots=True)
-class EvalResult:
-    """Result of `evaluate`: per-query results, metrics, cost.
-
-    A stopped run is `partial`: `queries` holds the first queries only (equal to a full run's
-    rows, calibration aside: a batch prior is taken over the queries done), the metrics are over
-    those, and `n_total` says how many were asked for.
-    """
-
-    config: EvalConfig
-    labels: tuple[str, ...]
-    queries: tuple[QueryResult, ...]
-    metrics: Metrics
-    seconds: float
-    tokens_processed: int
-    partial: bool = False
-    n_total: int = 0
-
-    @property
-    def n_done(self) -> int:
-        return len(self.queries)
-
-    def summary(self) -> dict[str, float | int]:
-        """The CLI's last-line JSON object (a partial result adds ``partial`` and ``n_total``)."""
-        out: dict[str, float | int] = {
-            "accuracy": self.metrics.accuracy,
-            "macro_f1": self.metrics.macro_f1,
-            "ece": self.metrics.ece,
-            "n_test": self.metrics.n,
-            "seconds": self.seconds,
-            "tokens_processed": self.tokens_processed,
-        }
-        if self.partial:
-            out["partial"] = 1
-            out["n_total"] = self.n_total
-        return out
-
-
-# ----------------------------------------------------------------------------------- pure steps
-def derive_seed(seed: int, index: int) -> int:
-    """The seed of query `index`'s demonstration draw: independent streams per (seed, index)."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-
-
-def draw_demos(
-    ctx: retrieval.RetrievalContext, queries: Sequence[Example], cfg: EvalConfig
-) -> list[tuple[int, ...]]:
-    """Pool indices of each query's demonstrations, in prompt order."""
-    if cfg.demos == "shared":
-        shared = tuple(
-            retrieval.select_demos(
-                "", cfg.k, ctx, retrieval=cfg.retrieval, ordering=cfg.ordering, seed=cfg.seed
-            )
-        )
-        return [shared] * len(queries)
-    return [
-        tuple(
-            retrieval.select_demos(
-                q.text,
-                cfg.k,
-                ctx,
-                retrieval=cfg.retrieval,
-                ordering=cfg.ordering,
-                seed=derive_seed(cfg.seed, i),
-            )
-        )
-        for i, q in enumerate(queries)
-    ]
-
-
-def plan_queries(
-    runner: ModelRunner,
-    pool: Sequence[Example],
-    queries: Sequence[Example],
-    draws: Sequence[tuple[int, ...]],
-    cfg: EvalConfig,
-) -> list[QueryPlan]:
-    """Prompt texts and tokens of every query and label."""
-    spec = SCORERS[cfg.scoring.scorer]
-    words = check_labels(cfg.words)
-    plans = []
-    for q, draw in zip(queries, draws, strict=True):
-        demos = [Demo(pool[i].text, pool[i].label, i) for i in draw]
-        plans.append(spec.plan(runner, cfg.fmt, demos, q.text, words, cfg.scoring))
-    return plans
-
-
-def content_free_plans(
-    runner: ModelRunner,
-    plans: Sequence[QueryPlan],
-    draws: Sequence[tuple[int, ...]],
-    cfg: EvalConfig,
-    cf_inputs: Sequence[str],
-) -> dict[tuple[int, ...], tuple[tuple[LabelText, ...], ...]]:
-    """Content-free label texts per distinct demonstration set (computed once per set)."""
-    words = check_labels(cfg.words)
-    out: dict[tuple[int, ...], tuple[tuple[LabelText, ...], ...]] = {}
-    for plan, draw in zip(plans, draws, strict=True):
-        if draw not in out:
-            out[draw] = tuple(content_free_texts(runner, plan.prompt, cfg.fmt, words, cf) for cf in cf_inputs)
-    return out
-
-
-def calibrate(
-    logits: np.ndarray, cfg: ScoringConfig, cf_logits: Sequence[np.ndarray | None]
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Calibrated label log-probs `[query, label]` and the prior(s) used.
-
-    Args:
-        logits: higher-is-better scores `[query, label]`.
-        cfg: the scoring config (its calibration).
-        cf_logits: per query, the content-free logits `[n_cf, label]` (contextual / domain).
-
-    Returns:
-        (log-probs `[query, label]`, priors `[query, label]` or None).
-    """
-    if cfg.calibration == "none" or len(logits) == 0:
-        return log_normalize(logits), None
-    if cfg.calibration == "batch":
-        prior = batch_prior(logits)
-        priors = np.broadcast_to(prior, logits.shape).copy()
-    else:
-        priors = np.stack([contextual_prior(c) for c in cf_logits if c is not None])
-    return apply_prior(logits, priors), priors
-
-
-def compute_metrics(
-    gold: Sequence[str], logp: np.ndarray, labels: Sequence[str], n_bins: int = ECE_BINS
-) -> Metrics:
-    """Accuracy, macro-F1, ECE, mean gold probability and confusion matrix.
-
-    Args:
-        gold: gold label names.
-        logp: calibrated label log-probs `[query, label]`.
-        labels: label names (columns of `logp`).
-        n_bins: ECE bins.
-    """
-    n = len(gold)
-    lab_index = {lab: i for i, lab in enumerate(labels)}
-    if n == 0:
-        return Metrics(0.0, 0.0, 0.0, 0.0, tuple(tuple(0 for _ in labels) for _ in labels), {}, 0)
-    probs = np.exp(np.asarray(logp, dtype=np.float64))
-    pred_i = probs.argmax(axis=1)
-    gold_i = np.array([lab_index[g] for g in gold])
-    correct = pred_i == gold_i
-    conf = np.zeros((len(labels), len(labels)), dtype=int)
-    np.add.at(conf, (gold_i, pred_i), 1)
-    f1: dict[str, float] = {}
-    for i, lab in enumerate(labels):
-        tp = conf[i, i]
-        n_pred, n_gold = conf[:, i].sum(), conf[i, :].sum()
-        if n_pred == 0 and n_gold == 0:
-            continue
-        prec = tp / n_pred if n_pred else 0.0
-        rec = tp / n_gold if n_gold else 0.0
-        f1[lab] = float(2 * prec * rec / (prec + rec)) if prec + rec else 0.0
-    confidence = probs.max(axis=1)
-    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
-    ece = 0.0
-    for b in range(n_bins):
-        sel = bins == b
-        if sel.any():
-            ece += sel.mean() * abs(correct[sel].mean() - confidence[sel].mean())
-    return Metrics(
-        accuracy=float(correct.mean()),
-        macro_f1=float(np.mean(list(f1.values()))) if f1 else 0.0,
-        ece=float(ece),
-        mean_true_prob=float(probs[np.arange(n), gold_i].mean()),
-        confusion=tuple(tuple(int(x) for x in row) for row in conf),
-        per_label_f1=f1,
-        n=n,
-    )
-
-
-# ----------------------------------------------------------------------------------- orchestration
 ChunkFn = Callable[["EvalResult"], None]
 
 
@@ -414,11 +108,12 @@ def _prepare(
     domain_texts: Sequence[str] | None,
 ) -> _Pass:
     draws = draw_demos(ctx, queries, cfg)
-    plans = plan_queries(runner, pool, queries, draws, cfg)
+    words = check_labels(cfg.words)
+    plans = plan_queries(runner, pool, queries, draws, cfg, words=words)
     rng = np.random.default_rng(cfg.seed)
     # drawn from every query (not the chunk's), so a stopped run scores the same domain strings
     cf_inputs = content_free_inputs(cfg.scoring, domain_texts or [q.text for q in queries], rng)
-    cf = content_free_plans(runner, plans, draws, cfg, cf_inputs) if cf_inputs else {}
+    cf = content_free_plans(runner, plans, draws, cfg, cf_inputs, words=words) if cf_inputs else {}
     # one block per distinct demonstration set: its queries share the prefix pass
     block_of = {d: b for b, d in enumerate(dict.fromkeys(draws))}
     return _Pass(cfg, pool, queries, draws, plans, cf, block_of)
@@ -533,17 +228,7 @@ def evaluate(
         return lambda f, msg: progress(lo + (hi - lo) * f, msg)
 
     if ctx is None:
-        ctx = retrieval.build_context(
-            pool,
-            retrieval=cfg.retrieval,
-            ordering=cfg.ordering,
-            runner=runner,
-            fmt=cfg.fmt,
-            label_words=cfg.words,
-            fixed=cfg.fixed,
-            options=dict(cfg.options),
-            progress=sub(0.0, 0.05),
-        )
+        ctx = retrieval_context(cfg, pool, runner, progress=sub(0.0, 0.05))
     if progress is not None:
         progress(0.08, "building prompts")
     p = _prepare(runner, pool, queries, cfg, ctx, domain_texts)
@@ -561,51 +246,6 @@ def evaluate(
         progress(1.0, "done")
     tokens1, _ = runner.work.snapshot()
     return _result(p, time.perf_counter() - t0, tokens1 - tokens0)
-
-
-def label_words_from(
-    names: Sequence[str], words: Mapping[str, str] | Sequence[str]
-) -> tuple[tuple[str, str], ...]:
-    """(name, word) pairs in label order from a mapping or a list of words in label order."""
-    if isinstance(words, Mapping):
-        missing = [n for n in names if n not in words]
-        if missing:
-            raise ConfigError(f"No label word for {', '.join(repr(m) for m in missing)}.")
-        return tuple((n, str(words[n])) for n in names)
-    if len(words) != len(names):
-        raise ConfigError(f"Got {len(words)} label words for {len(names)} labels ({', '.join(names)}).")
-    return tuple(zip(names, (str(w) for w in words), strict=True))
-
-
-# ----------------------------------------------------------------------------------- comparisons
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """One scorer + calibration to compare on the same prompts."""
-
-    scorer: str
-    calibration: str = "none"
-
-    @property
-    def name(self) -> str:
-        return self.scorer if self.calibration == "none" else f"{self.scorer} + {self.calibration}"
-
-
-def variants_of(scorers: Sequence[str], calibrations: Sequence[str]) -> tuple[list[Variant], list[Variant]]:
-    """Every scorer x calibration pair: (valid ones, skipped ones whose calibration needs direct scores)."""
-    from engine.scoring.scorers import CALIBRATIONS
-
-    valid: list[Variant] = []
-    skipped: list[Variant] = []
-    for s in scorers:
-        lookup_scorer = SCORERS.get(s)
-        if lookup_scorer is None:
-            raise ConfigError(f"Unknown scorer {s!r}. Known: {', '.join(SCORERS)}.")
-        for c in calibrations:
-            cal = CALIBRATIONS.get(c)
-            if cal is None:
-                raise ConfigError(f"Unknown calibration {c!r}. Known: {', '.join(CALIBRATIONS)}.")
-            (skipped if cal.needs_content_free and s != "direct" else valid).append(Variant(s, c))
-    return valid, skipped
 
 
 def evaluate_variants(
@@ -640,16 +280,7 @@ def evaluate_variants(
         replace(base, scoring=replace(base.scoring, scorer=v.scorer, calibration=v.calibration))
         for v in variants
     ]
-    ctx = retrieval.build_context(
-        pool,
-        retrieval=base.retrieval,
-        ordering=base.ordering,
-        runner=runner,
-        fmt=base.fmt,
-        label_words=base.words,
-        fixed=base.fixed,
-        options=dict(base.options),
-    )
+    ctx = retrieval_context(base, pool, runner)
     out: dict[str, EvalResult] = {}
     if should_stop is None and on_chunk is None:
         for i, (v, cfg) in enumerate(zip(variants, cfgs, strict=True)):
