@@ -8,9 +8,10 @@ import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
+from components.cache import scoring as cache_scoring
 from components.i18n import t, t_error
 from components.layout import page_setup
-from components.run_control import Clock, RunControl, eta_text
+from components.run_control import RunControl
 from components.scoring_views import (
     DEMO_MODES,
     calibration_descriptions,
@@ -45,62 +46,7 @@ def demo_mode_titles() -> dict[str, str]:
     }
 
 
-RESULTS = "sc_results"  # the session's last full result (`state.remember`)
-STOP = RunControl("sc")  # the Stop button, its flag and the partial result of a stopped run
-
-
-def _run(
-    key: tuple[Any, ...],
-    runner: HFRunner,
-    cfg: EvalConfig,
-    variants: tuple[Variant, ...],
-    pool: Any,
-    queries: Any,
-) -> dict[str, EvalResult]:
-    """The evaluation with a progress bar (count and time left) and a Stop button.
-
-    Kept per session, not in `st.cache_data` (see `state.remembered`: it updates a progress bar).
-    The partial result is kept after every chunk of queries: a click on Stop interrupts this
-    script, and the rerun shows what was kept (see `components.run_control`).
-    """
-    bar = st.progress(0.0, text=t("Starting..."))
-    stop_slot = STOP.stop_button()
-    clock = Clock()
-    progress_text = t("Evaluating: {msg}")  # the engine's step message stays as it comes
-    count = [eta_text(0, len(queries), 0.0)]
-
-    def progress(frac: float, msg: str) -> None:
-        text = f"{count[0]} · {progress_text.format(msg=msg)}"
-        bar.progress(min(max(frac, 0.0), 1.0), text=text)
-
-    def on_chunk(partial: dict[str, EvalResult]) -> None:
-        STOP.keep_partial(key, partial)
-        count[0] = eta_text(next(iter(partial.values())).n_done, len(queries), clock.elapsed())
-
-    try:
-        results = evaluate_variants(
-            runner,
-            pool,
-            queries,
-            cfg,
-            variants,
-            progress=progress,
-            should_stop=STOP.should_stop,
-            on_chunk=on_chunk,
-        )
-    except USER_ERRORS:
-        bar.empty()
-        stop_slot.empty()
-        raise
-    bar.empty()
-    stop_slot.empty()
-    if any(r.partial for r in results.values()):
-        STOP.keep_partial(key, results)
-        STOP.request_stop()  # later reruns show it until Run is pressed
-    else:
-        state.remember(RESULTS, key, results)
-        STOP.clear()
-    return results
+STOP = RunControl("sc")  # Stop button, flag, partial result; full results in the slot "sc_results"
 
 
 def _results(
@@ -111,25 +57,28 @@ def _results(
     pool: Any,
     queries: Any,
 ) -> dict[str, EvalResult]:
-    """The remembered result for `key`; after Stop the partial one (never a new run); else a run."""
-    found, value = state.recall(RESULTS, key)
-    if found:
-        return value  # type: ignore[no-any-return]
-    if STOP.stopped():
-        partial = STOP.partial_for(key)
-        if partial is None:
-            st.warning(
-                t("Stopped before the first queries were scored: press **Run the evaluation** to run again.")
-            )
-            st.stop()
-        return partial  # type: ignore[no-any-return]
-    return _run(key, runner, cfg, variants, pool, queries)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _full_logprobs(model_key: str, text: str, _runner: HFRunner) -> tuple[list[str], list[float]]:
-    seq = _runner.sequence_logprobs(text)
-    return list(seq.tokens), list(seq.token_logprobs)
+    """The remembered result for `key`; after Stop the partial one (never a new run); else the
+    evaluation with a count, the time left and a Stop button (`components.run_control`)."""
+    return STOP.run(
+        key,
+        lambda hooks: evaluate_variants(
+            runner,
+            pool,
+            queries,
+            cfg,
+            variants,
+            progress=hooks.progress,
+            should_stop=hooks.should_stop,
+            on_chunk=hooks.on_chunk,
+        ),
+        total=len(queries),
+        done=lambda partial: next(iter(partial.values())).n_done,
+        partial=lambda results: any(r.partial for r in results.values()),
+        none_done=t(
+            "Stopped before the first queries were scored: press **Run the evaluation** to run again."
+        ),
+        step_text=t("Evaluating: {msg}"),  # the engine's step message stays as it comes
+    )
 
 
 page_setup(t("Scoring"), "pages/scoring.py")
@@ -269,16 +218,14 @@ if cfg is not None and variants:
         )
     )
 ready = cfg is not None and bool(variants)
-if st.button(t("Run the evaluation"), type="primary", key="sc_run", disabled=not ready) and ready:
-    st.session_state["sc_last_request"] = (cfg, tuple(variants), n_test, pool_override)
-    STOP.clear()
-
-request = st.session_state.get("sc_last_request")
+clicked = st.button(t("Run the evaluation"), type="primary", key="sc_run", disabled=not ready)
+now = (cfg, tuple(variants), n_test, pool_override) if cfg is not None and variants else None
+request = state.run_request("sc_last_request", now, clicked, new=STOP.clear)
 if request is None:
     st.info(t("Pick scoring functions, calibrations and demonstrations, then press **Run the evaluation**."))
     st.stop()
-cfg_req, variants_req, n_test_req, pool_req = request
-if (cfg_req, variants_req, n_test_req, pool_req) != (cfg, tuple(variants), n_test, pool_override):
+cfg_req, variants_req, n_test_req, pool_req = request.value
+if request.changed:
     st.caption(t("The settings changed since the last run: press **Run the evaluation** to update."))
 
 loaded = state.get_runner()
@@ -325,5 +272,7 @@ render_query_detail(
     results,
     picked,
     runner.token_strings,
-    full_logprobs=(lambda text: _full_logprobs(state.model_key(runner), text, runner)) if full else None,
+    full_logprobs=(lambda text: cache_scoring.token_logprobs(state.model_key(runner), text, runner))
+    if full
+    else None,
 )
