@@ -27,9 +27,11 @@ import streamlit as st
 
 from components import generation_views as gv
 from components import state
+from components.benchmark_section import BENCHMARK_LIMITS
 from components.demo_views import POOL_SIZES
 from components.scoring_views import DEMO_MODES
 from engine.data.gen_tasks import gen_task_names
+from engine.experiments.benchmark import STAICC_LOADERS
 from engine.experiments.ranking import SCORE_KINDS
 from engine.experiments.sensitivity import DEFAULT_KS, EXPERIMENTS, DrawName
 from engine.generation.decoders import StrategyName
@@ -229,7 +231,7 @@ SETTINGS: dict[str, Setting] = {
     "att_layer": _int(0, None, N_LAYERS_HI),
     "att_head": _int(0, None, "scores.n_heads - 1"),
     "att_thumb_layers": Setting("range", 0, None, dynamic_hi=N_LAYERS_HI),
-    "att_demo_layers": Setting("range", 0, None, dynamic_hi=N_LAYERS_HI),
+    "att_demo_layers": Setting("range", 0, None, dynamic_hi="n_layers - 1"),  # drawn in attention_views
     "att_abl_by": _choice(HEAD_SCORE_NAMES),
     "att_abl_n": _int(1, 64),
     "att_abl_mode": _choice(ABLATION_MODES),
@@ -246,6 +248,10 @@ SETTINGS: dict[str, Setting] = {
     "ds_cmp_retrievers": _multi(retrieval.RETRIEVERS),
     "ds_cmp_orderings": _multi(retrieval.ORDERINGS),
     "ds_cmp_n": _int(1, None, "len(split.test)"),
+    # Scoring: StaICC benchmark section
+    "bm_datasets": _multi(STAICC_LOADERS),
+    "bm_limit": _choice(BENCHMARK_LIMITS),
+    "bm_resamples": _int(100, 10_000),
     # Generation
     gv.GEN_SOURCE: _choice(gv.GEN_SOURCES),
     gv.GEN_TASK: _choice(gen_task_names()),

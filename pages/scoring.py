@@ -8,6 +8,7 @@ import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
+from components.benchmark_section import render_benchmark_section
 from components.cache import scoring as cache_scoring
 from components.i18n import t, t_error
 from components.layout import page_setup
@@ -92,6 +93,7 @@ st.caption(
         "log-probs."
     )
 )
+render_benchmark_section()  # StaICC's standard protocol, in its own expander (issue 14)
 
 c1, c2, c3 = st.columns([2, 2, 1])
 with c1:
