@@ -105,10 +105,13 @@ def config_from_widgets() -> BenchmarkConfig | None:
             help=t("StaICC's ten classification data sets, each with its own demonstrations and test set."),
         )
     with c2:
+        # titles resolved now, in this run's language: a format_func that translates later would be
+        # called by Streamlit (and AppTest) outside the run, in whatever language it finds then
+        limit_titles = {n: limit_title(n) for n in BENCHMARK_LIMITS}
         limit = st.selectbox(
             t("Prompts per data set"),
             list(BENCHMARK_LIMITS),
-            format_func=limit_title,
+            format_func=limit_titles.__getitem__,
             key="bm_limit",
             help=t(
                 "StaICC's standard protocol scores all 1,024 prompts of each data set; fewer prompts give "
