@@ -8,37 +8,15 @@ import streamlit as st
 
 from components import prompt_editor as pe
 from components import state
+from components.cache import scoring as cache_scoring
 from components.cost_gate import CostGate, flops_per_s
 from components.i18n import t, t_error
 from components.layout import page_setup
 from components.prompt_scores_view import render_prompt_scores
 from engine.core.errors import USER_ERRORS
 from engine.model.cost import CostEstimate, estimate_seconds
-from engine.model.hf_runner import HFRunner
 from engine.prompting.prompts import Demo, PromptFormat
-from engine.scoring.scorers import CALIBRATIONS, SCORERS, PromptScores, prompt_requests, score_prompt
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _score(
-    model_name: str,
-    snapshot: dict[str, Any],
-    scorer: str,
-    calibration: str,
-    _runner: HFRunner,
-) -> PromptScores:
-    fmt = PromptFormat(snapshot["template"], snapshot["instruction"], snapshot["separator"])
-    demos = [Demo(d["text"], d["label"]) for d in snapshot["demos"]]
-    return score_prompt(
-        _runner,
-        fmt,
-        demos,
-        snapshot["query"],
-        snapshot["label_words"],
-        scorer=scorer,
-        calibration=calibration,
-    )
-
+from engine.scoring.scorers import CALIBRATIONS, SCORERS, prompt_requests
 
 REQUEST_FOR = "pl_last_request_for"  # (dataset fingerprint, model, device) of the last request
 GATE = CostGate("pl")  # a long prompt waits here until the user confirms it
@@ -158,7 +136,7 @@ if snap_req != snap or scorer_req != scorer or cal_req != calibration:
     st.caption(t("The prompt changed since the last scoring: press **Score the prompt** to update."))
 try:
     with st.spinner(t("Scoring every label...")):
-        result = _score(state.model_key(runner), snap_req, scorer_req, cal_req, runner)
+        result = cache_scoring.prompt_scores(state.model_key(runner), snap_req, scorer_req, cal_req, runner)
 except USER_ERRORS as exc:
     st.error(t_error(str(exc)))
     st.stop()
